@@ -1,0 +1,200 @@
+//! The command line: clap definitions that only parse (this file), and one
+//! module per subcommand that turns parsed arguments into library builders,
+//! runs them and renders the result.
+
+pub mod detectors;
+pub mod scan;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::report::Format;
+
+/// Exit code for "the scan could not run".
+pub const EXIT_ERROR: u8 = 2;
+
+/// leakhound finds leaked credentials (API keys, tokens, private keys,
+/// passwords) and reports each secret once, with every place it appears.
+#[derive(Debug, Parser)]
+#[command(name = "leakhound", version, about, long_about = None, after_help = EXIT_HELP)]
+pub struct Cli {
+    /// More log output on stderr (-v info, -vv debug). Logs never contain secrets.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Only errors on stderr; no summary line.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+const EXIT_HELP: &str = "Exit codes: 0 no findings, 1 findings (see --exit-code), 2 the scan could not run.";
+
+/// Top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Scan for secrets. `leakhound scan PATH...` picks the source from what
+    /// each PATH is; `leakhound scan dir PATH...` forces a file-system scan.
+    Scan(ScanArgs),
+    /// List or check detectors.
+    #[command(subcommand)]
+    Detectors(DetectorsCommand),
+}
+
+/// `leakhound scan`.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true, after_help = EXIT_HELP)]
+pub struct ScanArgs {
+    /// Force a source (otherwise chosen from each PATH).
+    #[command(subcommand)]
+    pub source: Option<ScanSource>,
+    /// Files or directories to scan. A directory is walked recursively,
+    /// hidden and gitignored files included (see --respect-gitignore).
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Scan options.
+    #[command(flatten)]
+    pub options: ScanOptions,
+}
+
+/// Sources that can be forced with `scan <source>`.
+#[derive(Debug, Subcommand)]
+pub enum ScanSource {
+    /// Walk files and directories (working trees, unpacked archives, config dirs).
+    Dir(DirArgs),
+}
+
+/// `leakhound scan dir`.
+#[derive(Debug, Args)]
+#[command(after_help = EXIT_HELP)]
+pub struct DirArgs {
+    /// Files or directories to scan.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Scan options.
+    #[command(flatten)]
+    pub options: ScanOptions,
+}
+
+/// Options shared by every scan.
+#[derive(Debug, Clone, Args)]
+pub struct ScanOptions {
+    /// Detectors.
+    #[command(flatten)]
+    pub detectors: DetectorArgs,
+    /// Report format.
+    #[arg(long, short = 'f', value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Write the report to FILE instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Show only a short prefix of each secret (in the secret field, parts and snippets).
+    #[arg(long)]
+    pub redact: bool,
+    /// Exit code when unsuppressed findings remain.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub exit_code: u8,
+    /// Colour in human output: auto (on a terminal, unless NO_COLOR is set), always, never.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// Worker threads (default: one per core).
+    #[arg(long, short = 'j', value_name = "N", default_value_t = 0)]
+    pub threads: usize,
+    /// Skip (and record) files larger than this; accepts K, M, G suffixes.
+    #[arg(long, value_name = "SIZE", default_value = "25M", value_parser = parse_size)]
+    pub max_file_size: u64,
+    /// Do not scan paths matching GLOB (gitignore syntax; repeatable).
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+    /// Honour .gitignore/.ignore files. Off by default: a gitignored .env on disk is still a leak.
+    #[arg(long)]
+    pub respect_gitignore: bool,
+    /// Follow symbolic links (loops are detected and recorded as skipped).
+    #[arg(long)]
+    pub follow_symlinks: bool,
+}
+
+/// Which detectors to load.
+#[derive(Debug, Clone, Args)]
+pub struct DetectorArgs {
+    /// Add detectors from a TOML file or a directory of them (repeatable).
+    #[arg(long = "detectors", id = "detector_paths", value_name = "PATH")]
+    pub detector_paths: Vec<PathBuf>,
+    /// Do not load the built-in detectors.
+    #[arg(long)]
+    pub no_builtin: bool,
+}
+
+/// When to colour human output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// On a terminal unless NO_COLOR is set.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// `leakhound detectors ...`.
+#[derive(Debug, Subcommand)]
+pub enum DetectorsCommand {
+    /// List loaded detectors: id, name, keywords, whether they can verify.
+    List {
+        /// Detectors.
+        #[command(flatten)]
+        detectors: DetectorArgs,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Validate detector files and run every example and non-example
+    /// through the real engine. Without PATH, checks the built-in detectors.
+    Check {
+        /// Detector files or directories to check.
+        #[arg(value_name = "PATH")]
+        paths: Vec<PathBuf>,
+    },
+}
+
+/// Parses `123`, `64K`, `25M`, `1G` (binary units).
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let (digits, mult) = match s.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => {
+            let mult = match c.to_ascii_uppercase() {
+                'K' => 1u64 << 10,
+                'M' => 1 << 20,
+                'G' => 1 << 30,
+                'B' => 1,
+                _ => return Err(format!("unknown size suffix `{c}` (use K, M or G)")),
+            };
+            (&s[..i], mult)
+        }
+        _ => (s, 1),
+    };
+    let n: u64 = digits.trim().parse().map_err(|_| format!("`{s}` is not a size like 25M"))?;
+    n.checked_mul(mult).ok_or_else(|| format!("`{s}` is too large"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("25M"), Ok(25 << 20));
+        assert_eq!(parse_size("100"), Ok(100));
+        assert_eq!(parse_size("1g"), Ok(1 << 30));
+        assert!(parse_size("x").is_err());
+        assert!(parse_size("5Q").is_err());
+    }
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,118 @@
+//! The serde shape of a detector file, exactly as written on disk.
+//!
+//! Nothing here is validated beyond what serde checks: see [`super::compile`]
+//! for the rules that turn a [`DetectorSpec`] into a usable [`super::Detector`].
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+/// One `detectors/*.toml` file: a list of `[[detector]]` tables.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DetectorFile {
+    /// The detectors this file defines.
+    #[serde(default)]
+    pub detector: Vec<DetectorSpec>,
+}
+
+/// One detector as written: see `docs/detector-format.md` for each field.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DetectorSpec {
+    /// Stable kebab-case identifier, unique across all loaded files.
+    pub id: String,
+    /// Human-readable name of what is found.
+    pub name: String,
+    /// What the secret is and what it grants.
+    pub description: String,
+    /// Literals (ASCII case-insensitive) of which one must occur inside every match.
+    pub keywords: Vec<String>,
+    /// Regex whose named group `secret` (or only group) is the secret.
+    pub pattern: String,
+    /// Minimum Shannon entropy (bits per byte) of the secret.
+    #[serde(default)]
+    pub min_entropy: Option<f64>,
+    /// `low`, `medium` or `high`.
+    pub confidence: String,
+    /// Strings that must be reported by this detector.
+    #[serde(default)]
+    pub examples: Vec<String>,
+    /// Strings that must not be reported by this detector.
+    #[serde(default)]
+    pub non_examples: Vec<String>,
+    /// Documentation of the format and of revocation.
+    #[serde(default)]
+    pub references: Vec<String>,
+    /// Whether the global placeholder filter applies (default true).
+    #[serde(default)]
+    pub placeholder_filter: Option<bool>,
+    /// Regexes over the secret: a match drops the candidate.
+    #[serde(default)]
+    pub ignore_if: Vec<String>,
+    /// Longest match to expect, for patterns with unbounded repetition.
+    #[serde(default)]
+    pub max_len: Option<usize>,
+    /// Pairing with a nearby match of another detector.
+    #[serde(default)]
+    pub companion: Option<CompanionSpec>,
+    /// Live verification request, used by `--verify`.
+    #[serde(default)]
+    pub verify: Option<VerifySpec>,
+}
+
+/// Pairs a match with the nearest match of another detector in the same blob.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompanionSpec {
+    /// Id of the other detector.
+    pub detector: String,
+    /// Name of the part under which the other secret is attached.
+    pub part: String,
+    /// Largest distance in bytes between the two matches.
+    #[serde(default = "default_within")]
+    pub within: usize,
+    /// Whether the companion's own finding is dropped once it is paired.
+    #[serde(default)]
+    pub absorb: bool,
+}
+
+fn default_within() -> usize {
+    1024
+}
+
+/// A declarative HTTP check, or the name of a verifier written in code.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifySpec {
+    /// Name of a built-in code verifier (e.g. `aws-sts`); excludes `url`.
+    #[serde(default)]
+    pub code: Option<String>,
+    /// HTTP method (default GET).
+    #[serde(default)]
+    pub method: Option<String>,
+    /// Request URL; may contain `{{secret}}` and `{{part}}` placeholders.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// Request headers; values may contain placeholders.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// Request body; may contain placeholders.
+    #[serde(default)]
+    pub body: Option<String>,
+    /// Status codes that mean the secret is live.
+    #[serde(default)]
+    pub valid_status: Vec<u16>,
+    /// Status codes that mean the secret is dead.
+    #[serde(default)]
+    pub invalid_status: Vec<u16>,
+    /// Strings that must all occur in a valid answer's body.
+    #[serde(default)]
+    pub valid_body: Vec<String>,
+    /// Strings any of which in the body means invalid.
+    #[serde(default)]
+    pub invalid_body: Vec<String>,
+    /// JSON pointers into a valid answer naming whose secret it is.
+    #[serde(default)]
+    pub identity: Vec<String>,
+}

@@ -1,0 +1,217 @@
+//! Findings: one per (detector, secret), with every place the secret lives.
+//!
+//! Matches arrive from many blobs and threads; [`FindingsBuilder`] groups them
+//! by detector and secret bytes, gives each group a content-derived
+//! [`fingerprint`], and sorts everything so that the same input always gives
+//! the same report. Suppression (baselines, ignore files) will live here too.
+
+mod location;
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::detector::{Confidence, DetectorId, DetectorSet};
+pub use location::{snippet, FileLocation, Location};
+
+/// The stable id of a (detector, secret) pair: the first 128 bits of
+/// SHA-256 over a version tag, the detector id and the secret, in hex.
+///
+/// It depends on the detector's *id*, not its pattern, so tightening a regex
+/// keeps every baseline valid; and not on any location, so a secret that moves
+/// to another line or file keeps its fingerprint.
+pub fn fingerprint(detector: &DetectorId, secret: &[u8]) -> String {
+    let mut h = Sha256::new();
+    h.update(b"leakhound-fingerprint-v1\0");
+    h.update(detector.as_str().as_bytes());
+    h.update(b"\0");
+    h.update(secret);
+    hex::encode(&h.finalize()[..16])
+}
+
+/// Whether a secret still works, as far as verification could tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VerificationStatus {
+    /// The provider accepted it.
+    Valid,
+    /// The provider rejected it.
+    Invalid,
+    /// The answer did not say either way.
+    Unknown,
+    /// The check failed (network, timeout, ...).
+    Error,
+    /// Verification was not requested or not available.
+    NotChecked,
+}
+
+/// The result of verifying one finding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Verification {
+    /// The outcome.
+    pub status: VerificationStatus,
+    /// Identity on success, or why unknown / error.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+impl Default for Verification {
+    fn default() -> Self {
+        Verification { status: VerificationStatus::NotChecked, detail: None }
+    }
+}
+
+/// One secret found by one detector, with all its locations.
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    /// See [`fingerprint`].
+    pub fingerprint: String,
+    /// The detector's id.
+    pub detector: DetectorId,
+    /// The detector's name.
+    pub name: String,
+    /// The detector's confidence.
+    pub confidence: Confidence,
+    /// The secret (lossy UTF-8), or its redacted form.
+    pub secret: String,
+    /// Named parts (e.g. the access key id paired with an AWS secret key).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub parts: BTreeMap<String, String>,
+    /// Shannon entropy of the secret, bits per byte.
+    pub entropy: f64,
+    /// Verification outcome.
+    pub verification: Verification,
+    /// Every place the secret was found, sorted.
+    pub locations: Vec<Location>,
+}
+
+impl Finding {
+    /// A copy with the secret, its parts and every snippet redacted to a
+    /// short prefix, for `--redact`.
+    pub fn redacted(&self) -> Finding {
+        let mut f = self.clone();
+        let mut pairs: Vec<(String, String)> = vec![(self.secret.clone(), redact(&self.secret))];
+        pairs.extend(self.parts.values().map(|v| (v.clone(), redact(v))));
+        f.secret = redact(&self.secret);
+        for v in f.parts.values_mut() {
+            *v = redact(v);
+        }
+        for loc in &mut f.locations {
+            loc.redact_snippet(&pairs);
+        }
+        f
+    }
+}
+
+/// The redacted form of a secret: up to 4 leading characters (a quarter of
+/// its length at most) and a fixed mask, so neither the secret nor its length
+/// is revealed.
+pub fn redact(secret: &str) -> String {
+    let keep = (secret.chars().count() / 4).min(4);
+    let prefix: String = secret.chars().take(keep).collect();
+    format!("{prefix}*****")
+}
+
+/// One secret as found in one blob, owned, before grouping.
+#[derive(Debug, Clone)]
+pub struct FoundSecret {
+    /// Dense detector index.
+    pub detector: u32,
+    /// The secret's bytes.
+    pub secret: Box<[u8]>,
+    /// Named parts as (name, bytes).
+    pub parts: Vec<(std::sync::Arc<str>, Box<[u8]>)>,
+    /// Entropy of the secret.
+    pub entropy: f64,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+    /// The line around the secret, shortened.
+    pub snippet: Box<str>,
+}
+
+/// Groups found secrets into [`Finding`]s. Keyed by (detector, secret bytes);
+/// one builder collects a whole scan.
+#[derive(Debug)]
+pub struct FindingsBuilder {
+    detectors: DetectorSet,
+    index: HashMap<(u32, Box<[u8]>), usize>,
+    findings: Vec<Finding>,
+}
+
+impl FindingsBuilder {
+    /// An empty builder for matches of `detectors`.
+    pub fn new(detectors: DetectorSet) -> FindingsBuilder {
+        FindingsBuilder { detectors, index: HashMap::new(), findings: Vec::new() }
+    }
+
+    /// Adds one location of one found secret.
+    pub fn add(&mut self, found: &FoundSecret, location: Location) {
+        let key = (found.detector, found.secret.clone());
+        let i = match self.index.get(&key) {
+            Some(&i) => i,
+            None => {
+                let det = &self.detectors.as_slice()[found.detector as usize];
+                self.findings.push(Finding {
+                    fingerprint: fingerprint(&det.id, &found.secret),
+                    detector: det.id.clone(),
+                    name: det.name.clone(),
+                    confidence: det.confidence,
+                    secret: String::from_utf8_lossy(&found.secret).into_owned(),
+                    parts: BTreeMap::new(),
+                    entropy: (found.entropy * 1000.0).round() / 1000.0,
+                    verification: Verification::default(),
+                    locations: Vec::new(),
+                });
+                self.index.insert(key, self.findings.len() - 1);
+                self.findings.len() - 1
+            }
+        };
+        let f = &mut self.findings[i];
+        for (name, value) in &found.parts {
+            f.parts.entry(name.to_string()).or_insert_with(|| String::from_utf8_lossy(value).into_owned());
+        }
+        f.locations.push(location);
+    }
+
+    /// The findings, each with sorted, de-duplicated locations, sorted by
+    /// their first location and then detector: the same input always gives
+    /// the same order.
+    pub fn finish(self) -> Vec<Finding> {
+        let mut findings = self.findings;
+        for f in &mut findings {
+            f.locations.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+            f.locations.dedup_by(|a, b| a.sort_key() == b.sort_key());
+        }
+        findings.sort_by(|a, b| {
+            let ka = a.locations.first().map(Location::sort_key);
+            let kb = b.locations.first().map(Location::sort_key);
+            ka.cmp(&kb).then_with(|| a.detector.cmp(&b.detector)).then_with(|| a.fingerprint.cmp(&b.fingerprint))
+        });
+        findings
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprint_depends_on_detector_and_secret_only() {
+        let a = DetectorId("a".into());
+        let b = DetectorId("b".into());
+        assert_eq!(fingerprint(&a, b"s3cr3t"), fingerprint(&a, b"s3cr3t"));
+        assert_ne!(fingerprint(&a, b"s3cr3t"), fingerprint(&b, b"s3cr3t"));
+        assert_ne!(fingerprint(&a, b"s3cr3t"), fingerprint(&a, b"s3cr3T"));
+        assert_eq!(fingerprint(&a, b"x").len(), 32);
+    }
+
+    #[test]
+    fn redaction_hides_length_and_most_of_the_secret() {
+        assert_eq!(redact("ghp_abcdefghijklmnopqrstuvwxyz0123456789"), "ghp_*****");
+        assert_eq!(redact("hunter2"), "h*****");
+        assert_eq!(redact("abc"), "*****");
+    }
+}

@@ -1,0 +1,25 @@
+//! leakhound finds leaked credentials in working trees (and, as the sources
+//! grow, git history and Postman exports), and reports each secret once with
+//! every place it appears.
+//!
+//! The module tree follows the data flow:
+//!
+//! ```text
+//! source ──Blob──▶ engine ──Match──▶ finding ──▶ report
+//! ```
+//!
+//! - [`detector`]: detector files (data) loaded, validated and compiled.
+//! - [`engine`]: one matcher over all detectors; scans `&[u8]`.
+//! - [`source`]: where bytes come from (the file system today).
+//! - [`finding`]: deduplication by secret, fingerprints, locations.
+//! - [`report`]: rendering findings and scan statistics.
+//! - [`scan`]: the pipeline that wires them together.
+#![deny(missing_docs)]
+
+pub mod detector;
+pub mod engine;
+pub mod finding;
+pub mod scan;
+pub mod source;
+pub mod report;
+pub mod cli;

@@ -1,0 +1,101 @@
+//! `--format human`: one block per secret, most confident first within file order.
+
+use std::io::{self, Write};
+
+use termcolor::{Ansi, Color, ColorSpec, NoColor, WriteColor};
+
+use crate::{detector::Confidence, finding::Finding, finding::Location, scan::ScanStats};
+
+/// Locations shown per finding before "+N more".
+const SHOWN_LOCATIONS: usize = 5;
+
+/// Writes the human report, with ANSI colours when `color`.
+///
+/// # Errors
+/// I/O errors of `out`.
+pub fn write_human(findings: &[Finding], stats: &ScanStats, color: bool, out: &mut dyn Write) -> io::Result<()> {
+    if color {
+        render(findings, stats, &mut Ansi::new(out))
+    } else {
+        render(findings, stats, &mut NoColor::new(out))
+    }
+}
+
+fn render(findings: &[Finding], stats: &ScanStats, w: &mut dyn WriteColor) -> io::Result<()> {
+    for f in findings {
+        let sev = match f.confidence {
+            Confidence::High => Color::Red,
+            Confidence::Medium => Color::Yellow,
+            Confidence::Low => Color::Cyan,
+        };
+        w.set_color(ColorSpec::new().set_fg(Some(sev)).set_bold(true))?;
+        write!(w, "● {}", f.name)?;
+        w.reset()?;
+        writeln!(w, "  [{}] {}", f.confidence, f.detector)?;
+        label(w, "secret")?;
+        writeln!(w, "{}", f.secret.replace('\n', "\\n"))?;
+        for (name, value) in &f.parts {
+            label(w, name)?;
+            writeln!(w, "{value}")?;
+        }
+        for loc in f.locations.iter().take(SHOWN_LOCATIONS) {
+            match loc {
+                Location::File(l) => {
+                    label(w, "at")?;
+                    w.set_color(ColorSpec::new().set_fg(Some(Color::Magenta)))?;
+                    write!(w, "{}", l.path)?;
+                    w.reset()?;
+                    writeln!(w, ":{}:{}", l.line, l.column)?;
+                    writeln!(w, "            {}", l.snippet.trim())?;
+                }
+            }
+        }
+        if f.locations.len() > SHOWN_LOCATIONS {
+            writeln!(w, "            (+{} more locations)", f.locations.len() - SHOWN_LOCATIONS)?;
+        }
+        writeln!(w)?;
+    }
+    let locations: usize = findings.iter().map(|f| f.locations.len()).sum();
+    w.set_color(ColorSpec::new().set_bold(true))?;
+    write!(
+        w,
+        "{} secret{} ({} location{})",
+        findings.len(),
+        plural(findings.len()),
+        locations,
+        plural(locations)
+    )?;
+    w.reset()?;
+    writeln!(
+        w,
+        " in {} blob{}, {} in {} ms; {} skipped",
+        stats.blobs_scanned,
+        plural(stats.blobs_scanned as usize),
+        human_bytes(stats.bytes_scanned),
+        stats.duration_ms,
+        stats.skipped.len()
+    )
+}
+
+fn label(w: &mut dyn WriteColor, name: &str) -> io::Result<()> {
+    w.set_color(ColorSpec::new().set_dimmed(true))?;
+    write!(w, "  {name:<9} ")?;
+    w.reset()
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+fn human_bytes(n: u64) -> String {
+    match n {
+        n if n >= 1 << 30 => format!("{:.1} GiB", n as f64 / (1u64 << 30) as f64),
+        n if n >= 1 << 20 => format!("{:.1} MiB", n as f64 / (1u64 << 20) as f64),
+        n if n >= 1 << 10 => format!("{:.1} KiB", n as f64 / 1024.0),
+        n => format!("{n} B"),
+    }
+}

@@ -1,0 +1,51 @@
+//! Reports: pure rendering of findings and scan statistics into a writer.
+//! One file per format; nothing here scans, filters or decides.
+
+mod human;
+mod json;
+
+use std::io::{self, Write};
+
+use crate::{finding::Finding, scan::ScanOutcome};
+
+pub use human::write_human;
+pub use json::{write_json, write_jsonl};
+
+/// Output formats of `scan`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Readable text: one block per secret with its locations and a snippet.
+    Human,
+    /// One JSON object, the documented report contract.
+    Json,
+    /// One JSON finding object per line.
+    Jsonl,
+}
+
+/// How to render.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ReportOptions {
+    /// Show only a short prefix of each secret, everywhere.
+    pub redact: bool,
+    /// Use ANSI colours (human format only).
+    pub color: bool,
+}
+
+/// Renders `outcome` in `format` to `out`.
+///
+/// # Errors
+/// Only I/O errors of `out`.
+pub fn render(format: Format, outcome: &ScanOutcome, opts: ReportOptions, out: &mut dyn Write) -> io::Result<()> {
+    let redacted;
+    let findings: &[Finding] = if opts.redact {
+        redacted = outcome.findings.iter().map(Finding::redacted).collect::<Vec<_>>();
+        &redacted
+    } else {
+        &outcome.findings
+    };
+    match format {
+        Format::Human => write_human(findings, &outcome.stats, opts.color, out),
+        Format::Json => write_json(findings, &outcome.stats, out),
+        Format::Jsonl => write_jsonl(findings, out),
+    }
+}
