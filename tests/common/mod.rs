@@ -1,0 +1,80 @@
+//! Helpers shared by the integration tests: real binaries, real files.
+#![allow(dead_code)]
+
+use std::{
+    path::{Path, PathBuf},
+    process::{Command, Output},
+};
+
+use leakhound::detector::{load_source, DetectorSet, DetectorSource};
+
+/// Compiles detectors from inline TOML, as a user file would be.
+pub fn detectors(toml: &str) -> DetectorSet {
+    let list = load_source(&DetectorSource::File("inline.toml".into()), toml)
+        .unwrap_or_else(|e| panic!("test detectors are valid: {e:?}"));
+    DetectorSet::new(list).expect("unique ids")
+}
+
+/// The built binary.
+pub fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_leakhound"));
+    c.env_remove("RUST_LOG").env("NO_COLOR", "1");
+    c
+}
+
+/// Runs the binary with `args`.
+pub fn run(args: &[&str]) -> Output {
+    bin().args(args).output().expect("the binary runs")
+}
+
+/// Runs `leakhound scan ... --format json` and parses the report.
+pub fn scan_json(args: &[&str]) -> (i32, serde_json::Value, String) {
+    let mut all = vec!["scan"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--format", "json"]);
+    let out = run(&all);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let report = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("JSON report ({e}); stderr: {stderr}"));
+    (out.status.code().unwrap_or(-1), report, stderr)
+}
+
+/// Writes `contents` to `dir/rel`, creating parent directories.
+pub fn write(dir: &Path, rel: &str, contents: impl AsRef<[u8]>) -> PathBuf {
+    let p = dir.join(rel);
+    std::fs::create_dir_all(p.parent().expect("a relative path has a parent")).expect("mkdir");
+    std::fs::write(&p, contents).expect("write fixture");
+    p
+}
+
+/// (detector, path, line) of every location of every finding, sorted.
+pub fn locations(report: &serde_json::Value) -> Vec<(String, String, u64)> {
+    let mut v = Vec::new();
+    for f in report["findings"].as_array().expect("findings array") {
+        for l in f["locations"].as_array().expect("locations array") {
+            v.push((
+                f["detector"].as_str().expect("detector").to_string(),
+                l["path"].as_str().expect("path").to_string(),
+                l["line"].as_u64().expect("line"),
+            ));
+        }
+    }
+    v.sort();
+    v
+}
+
+/// A deterministic pseudo-random token of `len` chars from `alphabet`.
+pub fn token(seed: u64, len: usize, alphabet: &[u8]) -> String {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            alphabet[(x % alphabet.len() as u64) as usize] as char
+        })
+        .collect()
+}
+
+/// Letters and digits.
+pub const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";

@@ -1,0 +1,193 @@
+//! Engine behaviour through its public API, with detectors compiled from
+//! inline TOML exactly as user detector files are.
+
+mod common;
+
+use common::{detectors, token, ALNUM};
+use leakhound::engine::{Engine, EngineBuilder, Match};
+
+const TOKEN_DETECTOR: &str = r#"
+[[detector]]
+id = "test-token"
+name = "Test token"
+description = "A prefixed token for engine tests."
+keywords = ["tkn_"]
+pattern = '''\b(?P<secret>tkn_[A-Za-z0-9]{32})\b'''
+min_entropy = 3.0
+confidence = "high"
+examples = ["x = tkn_Q8a9Zk2LmP4rT7vW1yB3nC5dF6gH0jKs"]
+non_examples = ["tkn_short"]
+references = ["https://example.invalid/docs"]
+
+[[detector]]
+id = "test-assignment"
+name = "Test assignment"
+description = "A context-based secret for engine tests."
+keywords = ["secret"]
+pattern = '''(?i)\bsecret\\?["']?\s*[:=]\s*\\?["']?(?P<secret>[A-Za-z0-9+/]{20,40})'''
+min_entropy = 3.5
+confidence = "low"
+examples = ["secret = 'Q8a9Zk2LmP4rT7vW1yB3nC5d'"]
+non_examples = ["secret = 'aaaaaaaaaaaaaaaaaaaaaaaa'"]
+references = ["https://example.invalid/docs"]
+
+[[detector]]
+id = "test-key-id"
+name = "Test key id"
+description = "First half of a two-part credential."
+keywords = ["KID"]
+pattern = '''\b(?P<secret>KID[0-9A-Z]{13})\b'''
+confidence = "medium"
+examples = ["KIDQ3EGRTYVU2B6P7N"]
+non_examples = ["KID123"]
+references = ["https://example.invalid/docs"]
+
+[[detector]]
+id = "test-key-secret"
+name = "Test key secret"
+description = "Second half of a two-part credential."
+keywords = ["ksecret"]
+pattern = '''ksecret\s*=\s*(?P<secret>[A-Za-z0-9]{24})\b'''
+min_entropy = 3.0
+confidence = "high"
+examples = ["ksecret = Q8a9Zk2LmP4rT7vW1yB3nC5d"]
+non_examples = ["ksecret = short"]
+references = ["https://example.invalid/docs"]
+
+[detector.companion]
+detector = "test-key-id"
+part = "key_id"
+within = 200
+absorb = true
+"#;
+
+fn engine() -> Engine {
+    Engine::new(detectors(TOKEN_DETECTOR))
+}
+
+fn scan(engine: &Engine, blob: &[u8]) -> Vec<Match> {
+    let mut scratch = engine.scratch();
+    let mut out = Vec::new();
+    engine.scan(blob, &mut scratch, &mut out);
+    out
+}
+
+fn secrets<'b>(blob: &'b [u8], ms: &[Match]) -> Vec<&'b str> {
+    ms.iter().map(|m| std::str::from_utf8(&blob[m.secret.clone()]).expect("ascii")).collect()
+}
+
+#[test]
+fn secrets_at_the_very_start_and_end_of_a_blob() {
+    let e = engine();
+    let t = format!("tkn_{}", token(1, 32, ALNUM));
+    assert_eq!(secrets(t.as_bytes(), &scan(&e, t.as_bytes())), vec![t.as_str()]);
+    let blob = format!("{}\n{t}", "filler ".repeat(1000));
+    let ms = scan(&e, blob.as_bytes());
+    assert_eq!(secrets(blob.as_bytes(), &ms), vec![t.as_str()]);
+    assert_eq!((ms[0].line, ms[0].column), (2, 1));
+}
+
+#[test]
+fn a_secret_far_from_other_hits_and_one_crossing_a_window_edge() {
+    let e = engine();
+    // Windows are as wide as the longest match around each keyword hit; put
+    // hits so that merged and separate windows both occur, and a secret that
+    // starts right where an earlier window ends.
+    let a = format!("tkn_{}", token(2, 32, ALNUM));
+    let b = format!("tkn_{}", token(3, 32, ALNUM));
+    let c = format!("tkn_{}", token(4, 32, ALNUM));
+    let blob = format!("{a} {b}{}{c}", " ".repeat(36 - 1));
+    let ms = scan(&e, blob.as_bytes());
+    assert_eq!(secrets(blob.as_bytes(), &ms), vec![a.as_str(), b.as_str(), c.as_str()]);
+    // A long run where the window is cut mid-token must not yield a partial token.
+    let long = format!("tkn_{}", token(5, 80, ALNUM));
+    assert!(scan(&e, long.as_bytes()).is_empty(), "a 80-char run is not a 32-char token");
+}
+
+#[test]
+fn entropy_and_placeholders_filter_candidates() {
+    let e = engine();
+    for quiet in [
+        "secret = 'aaaaaaaaaaaaaaaaaaaaaaaa'",
+        "secret = 'EXAMPLEKEYEXAMPLEKEY12'",
+        "secret = 'xxxxxxxxxxxxxxxxxxxxxxxxxx'",
+        "secret = 'abcdefghijklmnopqrstuvwx'",
+    ] {
+        assert!(scan(&e, quiet.as_bytes()).is_empty(), "{quiet}");
+    }
+    let loud = format!("secret = '{}'", token(6, 24, ALNUM));
+    let ms = scan(&e, loud.as_bytes());
+    assert_eq!(ms.len(), 1);
+    assert!(ms[0].entropy > 3.5);
+}
+
+#[test]
+fn line_and_column_on_crlf_and_non_utf8_input() {
+    let e = engine();
+    let t = format!("tkn_{}", token(7, 32, ALNUM));
+    let mut blob: Vec<u8> = b"first\r\n\xff\xfe\xfd bad bytes\r\n  \xc3\x28 ".to_vec();
+    blob.extend_from_slice(t.as_bytes());
+    blob.extend_from_slice(b"\r\ntail");
+    let ms = scan(&e, &blob);
+    assert_eq!(ms.len(), 1);
+    assert_eq!((ms[0].line, ms[0].column), (3, 6));
+}
+
+#[test]
+fn secrets_inside_json_string_escapes() {
+    let e = engine();
+    let s = token(8, 24, ALNUM);
+    let blob = format!(r#"{{"body": "{{\"secret\": \"{s}\"}}"}}"#);
+    assert_eq!(secrets(blob.as_bytes(), &scan(&e, blob.as_bytes())), vec![s.as_str()]);
+}
+
+#[test]
+fn keywords_are_case_insensitive_but_patterns_decide() {
+    let e = engine();
+    let s = token(9, 24, ALNUM);
+    let blob = format!("SECRET: {s}");
+    assert_eq!(secrets(blob.as_bytes(), &scan(&e, blob.as_bytes())), vec![s.as_str()]);
+    let t = format!("TKN_{}", token(10, 32, ALNUM));
+    assert!(scan(&e, t.as_bytes()).is_empty(), "the pattern is case-sensitive");
+}
+
+#[test]
+fn companions_pair_and_absorb() {
+    let e = engine();
+    let id = format!("KID{}", token(11, 13, b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"));
+    let sec = token(12, 24, ALNUM);
+    let near = format!("key_id = {id}\nksecret = {sec}\n");
+    let ms = scan(&e, near.as_bytes());
+    let ids: Vec<&str> = ms.iter().map(|m| e.detectors()[m.detector as usize].id.as_str()).collect();
+    assert_eq!(ids, vec!["test-key-secret"], "the id is absorbed into the pair");
+    assert_eq!(&near.as_bytes()[ms[0].parts[0].span.clone()], id.as_bytes());
+    assert_eq!(&*ms[0].parts[0].name, "key_id");
+    let far = format!("key_id = {id}\n{}\nksecret = {sec}\n", "#".repeat(400));
+    let ms = scan(&e, far.as_bytes());
+    let ids: Vec<&str> = ms.iter().map(|m| e.detectors()[m.detector as usize].id.as_str()).collect();
+    assert_eq!(ids, vec!["test-key-id", "test-key-secret"], "too far apart to pair");
+    assert!(ms.iter().all(|m| m.parts.is_empty()));
+}
+
+/// The prefilter may only skip work, never change results: run every
+/// built-in detector's examples and a generated corpus with it on and off.
+#[test]
+fn prefilter_on_and_off_give_the_same_matches() {
+    let set = leakhound::detector::DetectorSet::new(leakhound::detector::load_builtin().expect("built-ins load"))
+        .expect("unique ids");
+    let on = EngineBuilder::new().prefilter(true).build(set.clone());
+    let off = EngineBuilder::new().prefilter(false).build(set.clone());
+    let mut corpus = String::new();
+    for (i, d) in set.as_slice().iter().enumerate() {
+        for ex in d.examples.iter().chain(&d.non_examples) {
+            corpus.push_str(ex);
+            corpus.push('\n');
+            corpus.push_str(&format!("let v{i} = \"{}\";\n", token(i as u64, 40, ALNUM)));
+        }
+    }
+    let blob = corpus.as_bytes();
+    let a = scan(&on, blob);
+    let b = scan(&off, blob);
+    assert!(!a.is_empty());
+    assert_eq!(a, b);
+}
