@@ -103,7 +103,7 @@ fn found_secret(blob: &[u8], m: &Match) -> FoundSecret {
         entropy: m.entropy,
         line: m.line,
         column: m.column,
-        snippet: snippet(blob, m.secret.clone()).into(),
+        snippet: snippet(blob, m.secret.clone()),
     }
 }
 
@@ -185,7 +185,13 @@ pub fn scan_fs(engine: &Engine, source: &FsSource) -> Result<ScanOutcome, fs::Er
     let mut builder = FindingsBuilder::new(engine.detector_set().clone());
     for (path, found) in &collected.results {
         for f in found.iter() {
-            let loc = FileLocation { path: path.clone(), line: f.line, column: f.column, snippet: f.snippet.to_string() };
+            let loc = FileLocation {
+                path: path.clone(),
+                line: f.line,
+                column: f.column,
+                snippet: f.snippet.render(&String::from_utf8_lossy(&f.secret)),
+                context: f.snippet.clone(),
+            };
             builder.add(f, Location::File(loc));
         }
     }

@@ -8,7 +8,8 @@
 //!    hits (never over the whole blob),
 //! 3. the keyword-containment check, entropy, placeholder and `ignore_if`
 //!    filters on each regex match,
-//! 4. companion pairing (e.g. AWS key id + secret key),
+//! 4. companion pairing (e.g. AWS key id + secret key), then dropping
+//!    matches shadowed by a more confident detector on the same secret,
 //! 5. line and column numbers, counted lazily up to the last match only.
 //!
 //! An [`Engine`] is built once and shared read-only (`Send + Sync`) by all
@@ -213,6 +214,7 @@ impl Engine {
             self.pair_companions(out);
         }
         out.sort_by(|a, b| (a.secret.start, a.detector).cmp(&(b.secret.start, b.detector)));
+        self.drop_shadowed(out);
         let mut lines = LineCounter::new(blob);
         for m in out.iter_mut() {
             (m.line, m.column) = lines.locate(m.secret.start);
@@ -315,6 +317,39 @@ impl Engine {
             .filter_map(|(g, name)| caps.get_group(*g).map(|s| Part { name: name.clone(), span: s.range() }))
             .collect();
         out.push(Match { detector: d as u32, span, secret, parts, entropy, line: 0, column: 0 });
+    }
+
+    /// Drops each match whose secret overlaps the secret of a more confident
+    /// match of another detector: a GitHub token assigned to `token = ...` is
+    /// one GitHub token, not also a generic secret. `out` is sorted by start.
+    fn drop_shadowed(&self, out: &mut Vec<Match>) {
+        let detectors = self.detectors.as_slice();
+        let confidence = |m: &Match| detectors[m.detector as usize].confidence;
+        let mut dropped = vec![false; out.len()];
+        let mut any = false;
+        for i in 0..out.len() {
+            for j in i + 1..out.len() {
+                if out[j].secret.start >= out[i].secret.end {
+                    break;
+                }
+                if out[i].detector == out[j].detector {
+                    continue;
+                }
+                match confidence(&out[i]).cmp(&confidence(&out[j])) {
+                    std::cmp::Ordering::Less => dropped[i] = true,
+                    std::cmp::Ordering::Greater => dropped[j] = true,
+                    std::cmp::Ordering::Equal => continue,
+                }
+                any = true;
+            }
+        }
+        if any {
+            let mut k = 0;
+            out.retain(|_| {
+                k += 1;
+                !dropped[k - 1]
+            });
+        }
     }
 
     /// Attaches to each match whose detector names a companion the nearest

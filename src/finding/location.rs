@@ -29,6 +29,9 @@ pub struct FileLocation {
     pub column: usize,
     /// The line around the secret, shortened but never cutting the secret.
     pub snippet: String,
+    /// The snippet's context without the secret, for redaction.
+    #[serde(skip)]
+    pub context: Snippet,
 }
 
 impl Location {
@@ -46,38 +49,60 @@ impl Location {
         }
     }
 
-    /// Replaces each (secret, redacted) pair's secret in the snippet.
-    pub(crate) fn redact_snippet(&mut self, pairs: &[(String, String)]) {
-        let snippet = match self {
-            Location::File(f) => &mut f.snippet,
-        };
-        for (secret, masked) in pairs {
-            if !secret.is_empty() {
-                *snippet = snippet.replace(secret.as_str(), masked);
+    /// Rebuilds the snippet around `masked` instead of the secret, and
+    /// masks each (part, masked part) pair in the surrounding context.
+    pub(crate) fn redact_snippet(&mut self, masked: &str, parts: &[(String, String)]) {
+        let Location::File(f) = self;
+        let mut context = f.context.clone();
+        for (part, masked_part) in parts {
+            if !part.is_empty() {
+                context.before = context.before.replace(part.as_str(), masked_part);
+                context.after = context.after.replace(part.as_str(), masked_part);
             }
         }
+        f.snippet = context.render(masked);
+    }
+}
+
+/// The text around a secret on its line, kept apart from the secret so a
+/// report can show the secret whole or redacted without searching for it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Snippet {
+    /// Up to [`SNIPPET_CONTEXT`] bytes before the secret on its line (`…` first when cut).
+    pub before: String,
+    /// Up to [`SNIPPET_CONTEXT`] bytes after the secret on its line (`…` last when cut).
+    pub after: String,
+}
+
+impl Snippet {
+    /// The context with `secret` between, control characters shown as spaces.
+    pub fn render(&self, secret: &str) -> String {
+        format!("{}{}{}", self.before, printable(secret), self.after)
     }
 }
 
 /// The snippet for a secret at `secret` in `blob`: its line, cut to at most
-/// [`SNIPPET_CONTEXT`] bytes either side of the secret (marked with `…`),
-/// the secret itself always whole. Lossy UTF-8, with control characters
-/// other than tab shown as spaces.
-pub fn snippet(blob: &[u8], secret: Range<usize>) -> String {
+/// [`SNIPPET_CONTEXT`] bytes either side. Lossy UTF-8, with control
+/// characters other than tab shown as spaces.
+pub fn snippet(blob: &[u8], secret: Range<usize>) -> Snippet {
     let line = line_bounds(blob, secret.start);
     let start = line.start.max(secret.start.saturating_sub(SNIPPET_CONTEXT));
-    let end = line.end.max(secret.end).min(secret.end.saturating_add(SNIPPET_CONTEXT)).max(secret.end);
-    let end = end.min(blob.len());
-    let mut s = String::new();
+    let after_line = line_bounds(blob, secret.end.saturating_sub(1).max(secret.start));
+    let end = after_line.end.min(secret.end.saturating_add(SNIPPET_CONTEXT)).max(secret.end);
+    let mut before = String::new();
     if start > line.start {
-        s.push('…');
+        before.push('…');
     }
-    let text = String::from_utf8_lossy(&blob[start..end]);
-    s.extend(text.chars().map(|c| if c.is_control() && c != '\t' { ' ' } else { c }));
-    if end < line.end {
-        s.push('…');
+    before.push_str(&printable(&String::from_utf8_lossy(&blob[start..secret.start])));
+    let mut after = printable(&String::from_utf8_lossy(&blob[secret.end..end]));
+    if end < after_line.end {
+        after.push('…');
     }
-    s
+    Snippet { before, after }
+}
+
+fn printable(s: &str) -> String {
+    s.chars().map(|c| if c.is_control() && c != '\t' { ' ' } else { c }).collect()
 }
 
 #[cfg(test)]
@@ -90,7 +115,7 @@ mod tests {
         blob.extend_from_slice(b"SECRET");
         blob.extend(vec![b'b'; 100]);
         blob.extend_from_slice(b"\nnext");
-        let s = snippet(&blob, 100..106);
+        let s = snippet(&blob, 100..106).render("SECRET");
         assert!(s.contains("SECRET"));
         assert!(s.starts_with('…') && s.ends_with('…'));
         assert_eq!(s.chars().filter(|&c| c == 'a').count(), 40);
@@ -100,7 +125,7 @@ mod tests {
     #[test]
     fn multi_line_secret_is_whole() {
         let blob = b"key = -----BEGIN\nabc\n-----END\ntail";
-        let s = snippet(blob, 6..29);
+        let s = snippet(blob, 6..29).render("-----BEGIN\nabc\n-----END");
         assert!(s.contains("-----BEGIN abc -----END"), "{s}");
     }
 }

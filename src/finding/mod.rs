@@ -13,7 +13,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::detector::{Confidence, DetectorId, DetectorSet};
-pub use location::{snippet, FileLocation, Location};
+pub use location::{snippet, FileLocation, Location, Snippet};
 
 /// The stable id of a (detector, secret) pair: the first 128 bits of
 /// SHA-256 over a version tag, the detector id and the secret, in hex.
@@ -91,14 +91,13 @@ impl Finding {
     /// short prefix, for `--redact`.
     pub fn redacted(&self) -> Finding {
         let mut f = self.clone();
-        let mut pairs: Vec<(String, String)> = vec![(self.secret.clone(), redact(&self.secret))];
-        pairs.extend(self.parts.values().map(|v| (v.clone(), redact(v))));
+        let parts: Vec<(String, String)> = self.parts.values().map(|v| (v.clone(), redact(v))).collect();
         f.secret = redact(&self.secret);
         for v in f.parts.values_mut() {
             *v = redact(v);
         }
         for loc in &mut f.locations {
-            loc.redact_snippet(&pairs);
+            loc.redact_snippet(&f.secret, &parts);
         }
         f
     }
@@ -129,7 +128,7 @@ pub struct FoundSecret {
     /// 1-based column.
     pub column: usize,
     /// The line around the secret, shortened.
-    pub snippet: Box<str>,
+    pub snippet: Snippet,
 }
 
 /// Groups found secrets into [`Finding`]s. Keyed by (detector, secret bytes);

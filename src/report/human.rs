@@ -8,6 +8,20 @@ use crate::{detector::Confidence, finding::Finding, finding::Location, scan::Sca
 
 /// Locations shown per finding before "+N more".
 const SHOWN_LOCATIONS: usize = 5;
+/// Characters of a secret shown before it is elided (JSON always has it whole).
+const SHOWN_SECRET: usize = 120;
+/// Characters of a snippet shown.
+const SHOWN_SNIPPET: usize = 160;
+
+/// `s` cut to `max` characters, saying how much was left out.
+fn shorten(s: &str, max: usize) -> String {
+    let n = s.chars().count();
+    if n <= max {
+        return s.to_string();
+    }
+    let head: String = s.chars().take(max).collect();
+    format!("{head}… ({n} chars)")
+}
 
 /// Writes the human report, with ANSI colours when `color`.
 ///
@@ -33,7 +47,7 @@ fn render(findings: &[Finding], stats: &ScanStats, w: &mut dyn WriteColor) -> io
         w.reset()?;
         writeln!(w, "  [{}] {}", f.confidence, f.detector)?;
         label(w, "secret")?;
-        writeln!(w, "{}", f.secret.replace('\n', "\\n"))?;
+        writeln!(w, "{}", shorten(&f.secret.replace('\n', "\\n"), SHOWN_SECRET))?;
         for (name, value) in &f.parts {
             label(w, name)?;
             writeln!(w, "{value}")?;
@@ -46,7 +60,7 @@ fn render(findings: &[Finding], stats: &ScanStats, w: &mut dyn WriteColor) -> io
                     write!(w, "{}", l.path)?;
                     w.reset()?;
                     writeln!(w, ":{}:{}", l.line, l.column)?;
-                    writeln!(w, "            {}", l.snippet.trim())?;
+                    writeln!(w, "            {}", shorten(l.snippet.trim(), SHOWN_SNIPPET))?;
                 }
             }
         }
