@@ -40,7 +40,7 @@ elif name == "gitleaks" and d is not None:
     locs = len(d); secrets = len({f.get("Secret") for f in d})
 elif name == "betterleaks" and d:
     fs = d.get("findings", [])
-    locs = len(fs); secrets = len({(f.get("match") or {}).get("secret") or (f.get("match") or {}).get("full") for f in fs})
+    locs = len(fs); secrets = len({(f.get("match") or {}).get("value") or (f.get("match") or {}).get("full") for f in fs})
 elif name == "kingfisher" and d:
     fs = d.get("findings", [])
     locs = len(fs); secrets = len({f["finding"].get("snippet") for f in fs})
