@@ -16,10 +16,10 @@
 //! - [`scan`]: the pipeline that wires them together.
 #![deny(missing_docs)]
 
+pub mod cli;
 pub mod detector;
 pub mod engine;
 pub mod finding;
+pub mod report;
 pub mod scan;
 pub mod source;
-pub mod report;
-pub mod cli;

@@ -48,6 +48,9 @@ pub struct ScanOutcome {
 
 const CACHE_SHARDS: usize = 16;
 
+/// What one distinct content held: its secrets, or `None` when it had none.
+type Cached = Option<Arc<[FoundSecret]>>;
+
 /// Results per distinct content, so identical blobs are scanned once.
 ///
 /// Two threads may meet the same new content at the same moment and both scan
@@ -55,18 +58,25 @@ const CACHE_SHARDS: usize = 16;
 /// correctness.
 #[derive(Debug, Default)]
 pub struct ContentCache {
-    shards: [Mutex<HashMap<u128, Option<Arc<[FoundSecret]>>>>; CACHE_SHARDS],
+    shards: [Mutex<HashMap<u128, Cached>>; CACHE_SHARDS],
 }
 
 impl ContentCache {
-    fn get(&self, key: u128) -> Option<Option<Arc<[FoundSecret]>>> {
+    fn get(&self, key: u128) -> Option<Cached> {
         let shard = &self.shards[(key as usize) % CACHE_SHARDS];
-        shard.lock().unwrap_or_else(|p| p.into_inner()).get(&key).cloned()
+        shard
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key)
+            .cloned()
     }
 
-    fn insert(&self, key: u128, value: Option<Arc<[FoundSecret]>>) {
+    fn insert(&self, key: u128, value: Cached) {
         let shard = &self.shards[(key as usize) % CACHE_SHARDS];
-        shard.lock().unwrap_or_else(|p| p.into_inner()).insert(key, value);
+        shard
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key, value);
     }
 }
 
@@ -81,17 +91,27 @@ pub struct BlobScanner<'e> {
 impl<'e> BlobScanner<'e> {
     /// A scanner with fresh scratch space.
     pub fn new(engine: &'e Engine) -> BlobScanner<'e> {
-        BlobScanner { engine, scratch: engine.scratch(), matches: Vec::new() }
+        BlobScanner {
+            engine,
+            scratch: engine.scratch(),
+            matches: Vec::new(),
+        }
     }
 
     /// Scans `bytes` and returns its secrets, owned (None when there are none).
     /// Allocates only for what is found.
     pub fn scan(&mut self, bytes: &[u8]) -> Option<Arc<[FoundSecret]>> {
-        self.engine.scan(bytes, &mut self.scratch, &mut self.matches);
+        self.engine
+            .scan(bytes, &mut self.scratch, &mut self.matches);
         if self.matches.is_empty() {
             return None;
         }
-        Some(self.matches.iter().map(|m| found_secret(bytes, m)).collect())
+        Some(
+            self.matches
+                .iter()
+                .map(|m| found_secret(bytes, m))
+                .collect(),
+        )
     }
 }
 
@@ -99,7 +119,11 @@ fn found_secret(blob: &[u8], m: &Match) -> FoundSecret {
     FoundSecret {
         detector: m.detector,
         secret: blob[m.secret.clone()].into(),
-        parts: m.parts.iter().map(|p| (p.name.clone(), blob[p.span.clone()].into())).collect(),
+        parts: m
+            .parts
+            .iter()
+            .map(|p| (p.name.clone(), blob[p.span.clone()].into()))
+            .collect(),
         entropy: m.entropy,
         line: m.line,
         column: m.column,

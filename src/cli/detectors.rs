@@ -14,7 +14,11 @@ use crate::detector::{self, Detector, DetectorSet, LoadError};
 /// # Errors
 /// Every load or self-test problem, one per line.
 pub fn load(args: &DetectorArgs) -> anyhow::Result<DetectorSet> {
-    let mut all = if args.no_builtin { Vec::new() } else { detector::load_builtin().map_err(joined)? };
+    let mut all = if args.no_builtin {
+        Vec::new()
+    } else {
+        detector::load_builtin().map_err(joined)?
+    };
     let builtin_count = all.len();
     all.extend(detector::load_paths(&args.detector_paths).map_err(joined)?);
     if all.is_empty() {
@@ -59,6 +63,7 @@ fn list(detectors: &[Detector], json: bool) -> anyhow::Result<()> {
                 serde_json::json!({
                     "id": d.id, "name": d.name, "confidence": d.confidence,
                     "keywords": d.keywords, "verifies": d.verify.is_some(), "origin": d.origin,
+                    "window": d.window,
                 })
             })
             .collect();
@@ -66,8 +71,16 @@ fn list(detectors: &[Detector], json: bool) -> anyhow::Result<()> {
         writeln!(out)?;
         return Ok(());
     }
-    let width = detectors.iter().map(|d| d.id.as_str().len()).max().unwrap_or(2);
-    writeln!(out, "{:<width$}  {:<6}  {:<6}  {:<50}  KEYWORDS", "ID", "CONF", "VERIFY", "NAME")?;
+    let width = detectors
+        .iter()
+        .map(|d| d.id.as_str().len())
+        .max()
+        .unwrap_or(2);
+    writeln!(
+        out,
+        "{:<width$}  {:<6}  {:<6}  {:<50}  KEYWORDS",
+        "ID", "CONF", "VERIFY", "NAME"
+    )?;
     for d in detectors {
         writeln!(
             out,
@@ -79,7 +92,12 @@ fn list(detectors: &[Detector], json: bool) -> anyhow::Result<()> {
             d.keywords.join(", ")
         )?;
     }
-    writeln!(out, "{} detectors, {} can verify", detectors.len(), detectors.iter().filter(|d| d.verify.is_some()).count())?;
+    writeln!(
+        out,
+        "{} detectors, {} can verify",
+        detectors.len(),
+        detectors.iter().filter(|d| d.verify.is_some()).count()
+    )?;
     Ok(())
 }
 
@@ -88,7 +106,8 @@ fn check(paths: &[std::path::PathBuf]) -> anyhow::Result<ExitCode> {
     // given detector shadows a built-in of the same id, so an edited built-in
     // file can be checked before it is compiled in.
     let user = detector::load_paths(paths).map_err(joined)?;
-    let shadowed: std::collections::HashSet<String> = user.iter().map(|d| d.id.to_string()).collect();
+    let shadowed: std::collections::HashSet<String> =
+        user.iter().map(|d| d.id.to_string()).collect();
     let mut all: Vec<Detector> = detector::load_builtin()
         .map_err(joined)
         .context("built-in detectors")?
@@ -98,7 +117,11 @@ fn check(paths: &[std::path::PathBuf]) -> anyhow::Result<ExitCode> {
     let first_user = all.len();
     all.extend(user);
     let set = DetectorSet::new(all).map_err(|e| joined(vec![e]))?;
-    let targets: Vec<usize> = if paths.is_empty() { (0..set.len()).collect() } else { (first_user..set.len()).collect() };
+    let targets: Vec<usize> = if paths.is_empty() {
+        (0..set.len()).collect()
+    } else {
+        (first_user..set.len()).collect()
+    };
     let failures = detector::check(&set, &targets);
     let examples: usize = targets
         .iter()
@@ -114,5 +137,9 @@ fn check(paths: &[std::path::PathBuf]) -> anyhow::Result<ExitCode> {
         failures.len(),
         if failures.len() == 1 { "" } else { "s" }
     );
-    Ok(if failures.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if failures.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }

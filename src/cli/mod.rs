@@ -30,14 +30,15 @@ pub struct Cli {
     pub command: Command,
 }
 
-const EXIT_HELP: &str = "Exit codes: 0 no findings, 1 findings (see --exit-code), 2 the scan could not run.";
+const EXIT_HELP: &str =
+    "Exit codes: 0 no findings, 1 findings (see --exit-code), 2 the scan could not run.";
 
 /// Top-level commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Scan for secrets. `leakhound scan PATH...` picks the source from what
     /// each PATH is; `leakhound scan dir PATH...` forces a file-system scan.
-    Scan(ScanArgs),
+    Scan(Box<ScanArgs>),
     /// List or check detectors.
     #[command(subcommand)]
     Detectors(DetectorsCommand),
@@ -175,8 +176,12 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
         }
         _ => (s, 1),
     };
-    let n: u64 = digits.trim().parse().map_err(|_| format!("`{s}` is not a size like 25M"))?;
-    n.checked_mul(mult).ok_or_else(|| format!("`{s}` is too large"))
+    let n: u64 = digits
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not a size like 25M"))?;
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("`{s}` is too large"))
 }
 
 #[cfg(test)]

@@ -50,14 +50,22 @@ pub fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     if !quiet {
         summary(&outcome);
     }
-    Ok(if outcome.findings.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(options.exit_code) })
+    Ok(if outcome.findings.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(options.exit_code)
+    })
 }
 
 fn write_report(outcome: &ScanOutcome, options: &ScanOptions) -> anyhow::Result<()> {
-    let mut opts = ReportOptions { redact: options.redact, color: false };
+    let mut opts = ReportOptions {
+        redact: options.redact,
+        color: false,
+    };
     let result = match &options.output {
         Some(path) => {
-            let file = File::create(path).with_context(|| format!("cannot create report file {}", path.display()))?;
+            let file = File::create(path)
+                .with_context(|| format!("cannot create report file {}", path.display()))?;
             opts.color = options.color == ColorChoice::Always;
             let mut w = BufWriter::new(file);
             report::render(options.format, outcome, opts, &mut w).and_then(|_| w.flush())
@@ -95,4 +103,3 @@ fn summary(outcome: &ScanOutcome) {
         s.skipped.len()
     );
 }
-

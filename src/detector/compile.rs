@@ -23,7 +23,11 @@ const WINDOW_CAP: usize = 64 << 10;
 pub fn compile_pattern(pattern: &str) -> Result<Regex, String> {
     Regex::builder()
         .syntax(syntax::Config::new().unicode(false).utf8(false))
-        .configure(Regex::config().nfa_size_limit(Some(PATTERN_SIZE_LIMIT)).utf8_empty(false))
+        .configure(
+            Regex::config()
+                .nfa_size_limit(Some(PATTERN_SIZE_LIMIT))
+                .utf8_empty(false),
+        )
         .build(pattern)
         .map_err(|e| e.to_string())
 }
@@ -39,44 +43,64 @@ pub fn compile(spec: DetectorSpec, origin: &str) -> Result<Detector, LoadError> 
         problem,
     };
     if !is_kebab_case(&spec.id) {
-        return Err(invalid("id must be kebab-case ([a-z0-9] words joined by '-')".into()));
+        return Err(invalid(
+            "id must be kebab-case ([a-z0-9] words joined by '-')".into(),
+        ));
     }
     if spec.name.trim().is_empty() || spec.description.trim().is_empty() {
         return Err(invalid("name and description must not be empty".into()));
     }
-    let confidence = Confidence::parse(&spec.confidence)
-        .ok_or_else(|| invalid(format!("confidence `{}` is not low, medium or high", spec.confidence)))?;
+    let confidence = Confidence::parse(&spec.confidence).ok_or_else(|| {
+        invalid(format!(
+            "confidence `{}` is not low, medium or high",
+            spec.confidence
+        ))
+    })?;
     if spec.keywords.is_empty() {
-        return Err(invalid("at least one keyword is required (it feeds the prefilter)".into()));
+        return Err(invalid(
+            "at least one keyword is required (it feeds the prefilter)".into(),
+        ));
     }
     if let Some(k) = spec.keywords.iter().find(|k| k.len() < 3) {
         return Err(invalid(format!("keyword `{k}` is shorter than 3 bytes")));
     }
     if spec.examples.is_empty() || spec.non_examples.is_empty() {
-        return Err(invalid("at least one example and one non_example are required".into()));
+        return Err(invalid(
+            "at least one example and one non_example are required".into(),
+        ));
     }
     if spec.references.is_empty() {
-        return Err(invalid("at least one reference (format documentation) is required".into()));
+        return Err(invalid(
+            "at least one reference (format documentation) is required".into(),
+        ));
     }
     if let Some(e) = spec.min_entropy {
         if !(0.0..=8.0).contains(&e) {
-            return Err(invalid(format!("min_entropy {e} is outside 0..=8 bits per byte")));
+            return Err(invalid(format!(
+                "min_entropy {e} is outside 0..=8 bits per byte"
+            )));
         }
     }
 
-    let regex = compile_pattern(&spec.pattern).map_err(|e| invalid(format!("pattern does not compile: {e}")))?;
+    let regex = compile_pattern(&spec.pattern)
+        .map_err(|e| invalid(format!("pattern does not compile: {e}")))?;
     let (secret_group, part_groups) = secret_and_parts(&regex).map_err(invalid)?;
     let window = window_for(&spec.pattern, spec.max_len);
 
     let ignore_if = spec
         .ignore_if
         .iter()
-        .map(|p| compile_pattern(p).map_err(|e| invalid(format!("ignore_if `{p}` does not compile: {e}"))))
+        .map(|p| {
+            compile_pattern(p)
+                .map_err(|e| invalid(format!("ignore_if `{p}` does not compile: {e}")))
+        })
         .collect::<Result<Vec<_>, _>>()?;
 
     if let Some(c) = &spec.companion {
         if c.part.trim().is_empty() || c.within == 0 {
-            return Err(invalid("companion needs a part name and a non-zero `within`".into()));
+            return Err(invalid(
+                "companion needs a part name and a non-zero `within`".into(),
+            ));
         }
     }
     if let Some(v) = &spec.verify {
@@ -85,7 +109,11 @@ pub fn compile(spec: DetectorSpec, origin: &str) -> Result<Detector, LoadError> 
 
     Ok(Detector {
         id: DetectorId(spec.id.as_str().into()),
-        keywords: spec.keywords.iter().map(|k| k.to_ascii_lowercase()).collect(),
+        keywords: spec
+            .keywords
+            .iter()
+            .map(|k| k.to_ascii_lowercase())
+            .collect(),
         regex,
         secret_group,
         part_groups,
@@ -108,11 +136,18 @@ pub fn compile(spec: DetectorSpec, origin: &str) -> Result<Detector, LoadError> 
 
 fn is_kebab_case(id: &str) -> bool {
     !id.is_empty()
-        && id.split('-').all(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
+        && id.split('-').all(|w| {
+            !w.is_empty()
+                && w.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
 }
 
 /// Finds the secret group (named `secret`, else the only group) and the other named groups.
-fn secret_and_parts(regex: &Regex) -> Result<(usize, Vec<(usize, std::sync::Arc<str>)>), String> {
+/// A secret group index and the named part groups.
+type Groups = (usize, Vec<(usize, std::sync::Arc<str>)>);
+
+fn secret_and_parts(regex: &Regex) -> Result<Groups, String> {
     let names: Vec<Option<&str>> = regex.group_info().pattern_names(PatternID::ZERO).collect();
     let secret = match names.iter().position(|n| *n == Some("secret")) {
         Some(i) => i,
@@ -135,7 +170,11 @@ fn secret_and_parts(regex: &Regex) -> Result<(usize, Vec<(usize, std::sync::Arc<
 /// How far around a keyword hit the engine must look: the longest possible
 /// match, from the pattern's syntax when bounded, else `max_len` or the default.
 fn window_for(pattern: &str, max_len: Option<usize>) -> usize {
-    let parsed = regex_syntax::ParserBuilder::new().unicode(false).utf8(false).build().parse(pattern);
+    let parsed = regex_syntax::ParserBuilder::new()
+        .unicode(false)
+        .utf8(false)
+        .build()
+        .parse(pattern);
     let bounded = parsed.ok().and_then(|hir| hir.properties().maximum_len());
     match (bounded, max_len) {
         (Some(n), Some(m)) => n.min(m),
@@ -149,7 +188,9 @@ fn window_for(pattern: &str, max_len: Option<usize>) -> usize {
 fn check_verify(v: &super::VerifySpec) -> Result<(), String> {
     match (&v.code, &v.url) {
         (Some(_), Some(_)) => Err("verify: give either `code` or `url`, not both".into()),
-        (None, None) => Err("verify: needs `url` (declarative) or `code` (a built-in verifier)".into()),
+        (None, None) => {
+            Err("verify: needs `url` (declarative) or `code` (a built-in verifier)".into())
+        }
         (Some(_), None) => Ok(()),
         (None, Some(url)) => {
             if !(url.starts_with("https://") || url.starts_with("http://")) {
@@ -160,9 +201,16 @@ fn check_verify(v: &super::VerifySpec) -> Result<(), String> {
                 return Err(format!("verify: method `{method}` is not an HTTP method"));
             }
             if v.valid_status.is_empty() && v.valid_body.is_empty() {
-                return Err("verify: needs `valid_status` or `valid_body` to recognise a live secret".into());
+                return Err(
+                    "verify: needs `valid_status` or `valid_body` to recognise a live secret"
+                        .into(),
+                );
             }
-            if let Some(p) = v.identity.iter().find(|p| !p.is_empty() && !p.starts_with('/')) {
+            if let Some(p) = v
+                .identity
+                .iter()
+                .find(|p| !p.is_empty() && !p.starts_with('/'))
+            {
                 return Err(format!("verify: identity `{p}` is not a JSON pointer"));
             }
             Ok(())

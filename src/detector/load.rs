@@ -37,8 +37,12 @@ pub fn builtin_files() -> &'static [(&'static str, &'static str)] {
 /// Every problem found: a parse error, or one entry per invalid detector.
 pub fn load_source(source: &DetectorSource, text: &str) -> Result<Vec<Detector>, Vec<LoadError>> {
     let label = source.label();
-    let file: DetectorFile = toml::from_str(text)
-        .map_err(|e| vec![LoadError::Parse { file: label.clone(), message: e.to_string().trim_end().to_string() }])?;
+    let file: DetectorFile = toml::from_str(text).map_err(|e| {
+        vec![LoadError::Parse {
+            file: label.clone(),
+            message: e.to_string().trim_end().to_string(),
+        }]
+    })?;
     if file.detector.is_empty() {
         return Err(vec![LoadError::Parse {
             file: label,
@@ -111,15 +115,24 @@ pub fn load_paths(paths: &[PathBuf]) -> Result<Vec<Detector>, Vec<LoadError>> {
 }
 
 fn collect_files(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
-    let meta = std::fs::metadata(path).map_err(|source| LoadError::Io { path: path.to_path_buf(), source })?;
+    let meta = std::fs::metadata(path).map_err(|source| LoadError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
     if !meta.is_dir() {
         out.push(path.to_path_buf());
         return Ok(());
     }
-    let rd = std::fs::read_dir(path).map_err(|source| LoadError::Io { path: path.to_path_buf(), source })?;
+    let rd = std::fs::read_dir(path).map_err(|source| LoadError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
     let mut entries: Vec<PathBuf> = Vec::new();
     for e in rd {
-        let e = e.map_err(|source| LoadError::Io { path: path.to_path_buf(), source })?;
+        let e = e.map_err(|source| LoadError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
         entries.push(e.path());
     }
     entries.sort();

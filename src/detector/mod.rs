@@ -16,8 +16,8 @@ use std::{fmt, path::PathBuf, sync::Arc};
 use regex_automata::meta::Regex;
 
 pub use compile::compile;
-pub use selftest::check;
 pub use load::{builtin_files, load_builtin, load_paths, load_source, DetectorSource};
+pub use selftest::check;
 pub use spec::{CompanionSpec, DetectorSpec, VerifySpec};
 
 /// How sure a detector is that a match is a real secret.
@@ -186,12 +186,17 @@ impl DetectorSet {
                     return Err(LoadError::Invalid {
                         file: d.origin.clone(),
                         detector: d.id.to_string(),
-                        problem: format!("companion `{}` is not another loaded detector", c.detector),
+                        problem: format!(
+                            "companion `{}` is not another loaded detector",
+                            c.detector
+                        ),
                     });
                 }
             }
         }
-        Ok(DetectorSet { detectors: detectors.into() })
+        Ok(DetectorSet {
+            detectors: detectors.into(),
+        })
     }
 
     /// The detectors, indexable by the engine's dense index.

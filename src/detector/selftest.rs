@@ -23,7 +23,11 @@ pub fn check(set: &DetectorSet, indices: &[usize]) -> Vec<LoadError> {
     for &i in indices {
         let det = &set.as_slice()[i];
         let mut fail = |problem: String| {
-            failures.push(LoadError::Invalid { file: det.origin.clone(), detector: det.id.to_string(), problem })
+            failures.push(LoadError::Invalid {
+                file: det.origin.clone(),
+                detector: det.id.to_string(),
+                problem,
+            })
         };
         let mut used_keywords: HashSet<&str> = HashSet::new();
         for (n, ex) in det.examples.iter().enumerate() {
@@ -63,7 +67,9 @@ pub fn check(set: &DetectorSet, indices: &[usize]) -> Vec<LoadError> {
         }
         for k in &det.keywords {
             if !used_keywords.contains(k.as_str()) {
-                fail(format!("keyword `{k}` occurs in no example's match: add an example that shows it can"));
+                fail(format!(
+                    "keyword `{k}` occurs in no example's match: add an example that shows it can"
+                ));
             }
         }
         for (n, ex) in det.non_examples.iter().enumerate() {

@@ -28,8 +28,29 @@ pub fn shannon_entropy(bytes: &[u8]) -> f64 {
 /// Substrings (ASCII case-insensitive) that mark a value as a placeholder or
 /// documentation example rather than a live secret.
 const PLACEHOLDER_MARKERS: &[&str] = &[
-    "example", "xxxx", "changeme", "change_me", "placeholder", "your_", "your-", "yourkey", "<", ">", "${", "{{",
-    "}}", "$(", "%(", "process.env", "os.environ", "getenv", "redacted", "dummy", "sample", "fake", "********",
+    "example",
+    "xxxx",
+    "changeme",
+    "change_me",
+    "placeholder",
+    "your_",
+    "your-",
+    "yourkey",
+    "<",
+    ">",
+    "${",
+    "{{",
+    "}}",
+    "$(",
+    "%(",
+    "process.env",
+    "os.environ",
+    "getenv",
+    "redacted",
+    "dummy",
+    "sample",
+    "fake",
+    "********",
 ];
 
 /// A run of this many characters each one above the previous (`1234567`,
@@ -113,9 +134,15 @@ mod tests {
             "sk_live_1234567890abcdef",
             "********",
         ] {
-            assert!(f.is_placeholder(p.as_bytes()), "{p} should be a placeholder");
+            assert!(
+                f.is_placeholder(p.as_bytes()),
+                "{p} should be a placeholder"
+            );
         }
-        for s in ["ghp_R4nd0mLo0k1ngT0k3nV4lu3Qz9Xw2Kd8Lm5Np", "hQ7/kP2+xZ9mW4vL8nR3tY6uE1sA0dF5gH"] {
+        for s in [
+            "ghp_R4nd0mLo0k1ngT0k3nV4lu3Qz9Xw2Kd8Lm5Np",
+            "hQ7/kP2+xZ9mW4vL8nR3tY6uE1sA0dF5gH",
+        ] {
             assert!(!f.is_placeholder(s.as_bytes()), "{s} is not a placeholder");
         }
     }

@@ -17,7 +17,12 @@ pub struct LineCounter<'b> {
 impl<'b> LineCounter<'b> {
     /// Starts at the beginning of `blob`, line 1.
     pub fn new(blob: &'b [u8]) -> LineCounter<'b> {
-        LineCounter { blob, pos: 0, line: 1, line_start: 0 }
+        LineCounter {
+            blob,
+            pos: 0,
+            line: 1,
+            line_start: 0,
+        }
     }
 
     /// The 1-based (line, column) of byte `offset`; the column counts bytes.

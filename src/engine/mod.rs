@@ -176,7 +176,10 @@ impl Engine {
 
     /// Fresh per-thread state for [`Engine::scan`].
     pub fn scratch(&self) -> Scratch {
-        Scratch { hits: Vec::new(), regex: (0..self.detectors.len()).map(|_| None).collect() }
+        Scratch {
+            hits: Vec::new(),
+            regex: (0..self.detectors.len()).map(|_| None).collect(),
+        }
     }
 
     /// Scans `blob`, replacing the contents of `out` with its matches in
@@ -202,8 +205,8 @@ impl Engine {
             }
             scratch.hits = hits;
         } else {
-            for d in 0..detectors.len() {
-                let rs = regex_scratch(&mut scratch.regex[d], &detectors[d]);
+            for (d, det) in detectors.iter().enumerate() {
+                let rs = regex_scratch(&mut scratch.regex[d], det);
                 self.scan_windows(blob, d, None, rs, out);
             }
         }
@@ -213,7 +216,7 @@ impl Engine {
         if self.has_companions {
             self.pair_companions(out);
         }
-        out.sort_by(|a, b| (a.secret.start, a.detector).cmp(&(b.secret.start, b.detector)));
+        out.sort_by_key(|m| (m.secret.start, m.detector));
         self.drop_shadowed(out);
         let mut lines = LineCounter::new(blob);
         for m in out.iter_mut() {
@@ -223,7 +226,14 @@ impl Engine {
 
     /// Runs detector `d` over the merged windows around its hits (or, with
     /// `hits == None`, over the whole blob), pushing accepted matches.
-    fn scan_windows(&self, blob: &[u8], d: usize, hits: Option<&[Hit]>, rs: &mut RegexScratch, out: &mut Vec<Match>) {
+    fn scan_windows(
+        &self,
+        blob: &[u8],
+        d: usize,
+        hits: Option<&[Hit]>,
+        rs: &mut RegexScratch,
+        out: &mut Vec<Match>,
+    ) {
         let det = &self.detectors.as_slice()[d];
         let Some(hits) = hits else {
             self.scan_range(blob, d, det, 0..blob.len(), None, rs, out);
@@ -262,7 +272,8 @@ impl Engine {
     ) {
         let mut input = Input::new(blob).range(range.clone());
         loop {
-            det.regex.search_captures_with(&mut rs.cache, &input, &mut rs.caps);
+            det.regex
+                .search_captures_with(&mut rs.cache, &input, &mut rs.caps);
             let Some(m) = rs.caps.get_match() else { break };
             let span = m.range();
             // A match without a keyword is not a match (the prefilter could
@@ -272,7 +283,11 @@ impl Engine {
                 Some(hits) => contains_hit(hits, &span),
                 None => contains_keyword(&blob[span.clone()], &det.keywords),
             };
-            let next = if !contains_keyword || span.is_empty() { span.start + 1 } else { span.end };
+            let next = if !contains_keyword || span.is_empty() {
+                span.start + 1
+            } else {
+                span.end
+            };
             if contains_keyword {
                 if let Some(secret) = rs.caps.get_group(det.secret_group) {
                     self.accept(blob, d, det, span, secret.range(), &rs.caps, out);
@@ -314,9 +329,22 @@ impl Engine {
         let parts = det
             .part_groups
             .iter()
-            .filter_map(|(g, name)| caps.get_group(*g).map(|s| Part { name: name.clone(), span: s.range() }))
+            .filter_map(|(g, name)| {
+                caps.get_group(*g).map(|s| Part {
+                    name: name.clone(),
+                    span: s.range(),
+                })
+            })
             .collect();
-        out.push(Match { detector: d as u32, span, secret, parts, entropy, line: 0, column: 0 });
+        out.push(Match {
+            detector: d as u32,
+            span,
+            secret,
+            parts,
+            entropy,
+            line: 0,
+            column: 0,
+        });
     }
 
     /// Drops each match whose secret overlaps the secret of a more confident
@@ -358,7 +386,9 @@ impl Engine {
         let mut absorbed = vec![false; out.len()];
         let mut any = false;
         for i in 0..out.len() {
-            let Some(c) = &self.companions[out[i].detector as usize] else { continue };
+            let Some(c) = &self.companions[out[i].detector as usize] else {
+                continue;
+            };
             let nearest = out
                 .iter()
                 .enumerate()
@@ -368,7 +398,10 @@ impl Engine {
                 .min();
             if let Some((_, j)) = nearest {
                 let span = out[j].secret.clone();
-                out[i].parts.push(Part { name: c.part.clone(), span });
+                out[i].parts.push(Part {
+                    name: c.part.clone(),
+                    span,
+                });
                 if c.absorb {
                     absorbed[j] = true;
                     any = true;
@@ -386,13 +419,19 @@ impl Engine {
 }
 
 fn regex_scratch<'s>(slot: &'s mut Option<RegexScratch>, det: &Detector) -> &'s mut RegexScratch {
-    slot.get_or_insert_with(|| RegexScratch { cache: det.regex.create_cache(), caps: det.regex.create_captures() })
+    slot.get_or_insert_with(|| RegexScratch {
+        cache: det.regex.create_cache(),
+        caps: det.regex.create_captures(),
+    })
 }
 
 /// Whether some keyword hit (sorted by start) lies wholly inside `span`.
 fn contains_hit(hits: &[Hit], span: &Range<usize>) -> bool {
     let first = hits.partition_point(|h| h.start < span.start);
-    hits[first..].iter().take_while(|h| h.start < span.end).any(|h| h.end <= span.end)
+    hits[first..]
+        .iter()
+        .take_while(|h| h.start < span.end)
+        .any(|h| h.end <= span.end)
 }
 
 /// Whether one of the (lowercase) keywords occurs in `hay`, ASCII case-insensitively.
@@ -405,11 +444,7 @@ fn contains_keyword(hay: &[u8], keywords: &[String]) -> bool {
 
 /// Bytes between two spans (0 when they touch or overlap).
 fn distance(a: &Range<usize>, b: &Range<usize>) -> usize {
-    if a.end <= b.start {
-        b.start - a.end
-    } else if b.end <= a.start {
-        a.start - b.end
-    } else {
-        0
-    }
+    b.start
+        .saturating_sub(a.end)
+        .max(a.start.saturating_sub(b.end))
 }

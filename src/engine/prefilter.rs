@@ -57,10 +57,22 @@ impl Prefilter {
             .kind(Some(AhoCorasickKind::DFA))
             .build(&keywords)
             .or_else(|_| {
-                AhoCorasick::builder().ascii_case_insensitive(true).match_kind(MatchKind::Standard).build(&keywords)
+                AhoCorasick::builder()
+                    .ascii_case_insensitive(true)
+                    .match_kind(MatchKind::Standard)
+                    .build(&keywords)
             })
             .expect("keywords are plain literals that always compile");
-        Prefilter { automaton, owners: owners.into_iter().map(Vec::into_boxed_slice).collect() }
+        tracing::debug!(
+            keywords = keywords.len(),
+            kind = ?automaton.kind(),
+            memory = automaton.memory_usage(),
+            "built keyword prefilter"
+        );
+        Prefilter {
+            automaton,
+            owners: owners.into_iter().map(Vec::into_boxed_slice).collect(),
+        }
     }
 
     /// Appends every keyword occurrence in `blob` (overlapping ones included)
@@ -69,7 +81,11 @@ impl Prefilter {
     pub fn find(&self, blob: &[u8], hits: &mut Vec<Hit>) {
         for m in self.automaton.find_overlapping_iter(blob) {
             for &detector in self.owners[m.pattern().as_usize()].iter() {
-                hits.push(Hit { detector, start: m.start(), end: m.end() });
+                hits.push(Hit {
+                    detector,
+                    start: m.start(),
+                    end: m.end(),
+                });
             }
         }
     }

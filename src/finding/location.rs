@@ -88,12 +88,17 @@ pub fn snippet(blob: &[u8], secret: Range<usize>) -> Snippet {
     let line = line_bounds(blob, secret.start);
     let start = line.start.max(secret.start.saturating_sub(SNIPPET_CONTEXT));
     let after_line = line_bounds(blob, secret.end.saturating_sub(1).max(secret.start));
-    let end = after_line.end.min(secret.end.saturating_add(SNIPPET_CONTEXT)).max(secret.end);
+    let end = after_line
+        .end
+        .min(secret.end.saturating_add(SNIPPET_CONTEXT))
+        .max(secret.end);
     let mut before = String::new();
     if start > line.start {
         before.push('…');
     }
-    before.push_str(&printable(&String::from_utf8_lossy(&blob[start..secret.start])));
+    before.push_str(&printable(&String::from_utf8_lossy(
+        &blob[start..secret.start],
+    )));
     let mut after = printable(&String::from_utf8_lossy(&blob[secret.end..end]));
     if end < after_line.end {
         after.push('…');
@@ -102,7 +107,9 @@ pub fn snippet(blob: &[u8], secret: Range<usize>) -> Snippet {
 }
 
 fn printable(s: &str) -> String {
-    s.chars().map(|c| if c.is_control() && c != '\t' { ' ' } else { c }).collect()
+    s.chars()
+        .map(|c| if c.is_control() && c != '\t' { ' ' } else { c })
+        .collect()
 }
 
 #[cfg(test)]

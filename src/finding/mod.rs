@@ -58,7 +58,10 @@ pub struct Verification {
 
 impl Default for Verification {
     fn default() -> Self {
-        Verification { status: VerificationStatus::NotChecked, detail: None }
+        Verification {
+            status: VerificationStatus::NotChecked,
+            detail: None,
+        }
     }
 }
 
@@ -91,7 +94,11 @@ impl Finding {
     /// short prefix, for `--redact`.
     pub fn redacted(&self) -> Finding {
         let mut f = self.clone();
-        let parts: Vec<(String, String)> = self.parts.values().map(|v| (v.clone(), redact(v))).collect();
+        let parts: Vec<(String, String)> = self
+            .parts
+            .values()
+            .map(|v| (v.clone(), redact(v)))
+            .collect();
         f.secret = redact(&self.secret);
         for v in f.parts.values_mut() {
             *v = redact(v);
@@ -143,7 +150,11 @@ pub struct FindingsBuilder {
 impl FindingsBuilder {
     /// An empty builder for matches of `detectors`.
     pub fn new(detectors: DetectorSet) -> FindingsBuilder {
-        FindingsBuilder { detectors, index: HashMap::new(), findings: Vec::new() }
+        FindingsBuilder {
+            detectors,
+            index: HashMap::new(),
+            findings: Vec::new(),
+        }
     }
 
     /// Adds one location of one found secret.
@@ -170,7 +181,9 @@ impl FindingsBuilder {
         };
         let f = &mut self.findings[i];
         for (name, value) in &found.parts {
-            f.parts.entry(name.to_string()).or_insert_with(|| String::from_utf8_lossy(value).into_owned());
+            f.parts
+                .entry(name.to_string())
+                .or_insert_with(|| String::from_utf8_lossy(value).into_owned());
         }
         f.locations.push(location);
     }
@@ -187,7 +200,9 @@ impl FindingsBuilder {
         findings.sort_by(|a, b| {
             let ka = a.locations.first().map(Location::sort_key);
             let kb = b.locations.first().map(Location::sort_key);
-            ka.cmp(&kb).then_with(|| a.detector.cmp(&b.detector)).then_with(|| a.fingerprint.cmp(&b.fingerprint))
+            ka.cmp(&kb)
+                .then_with(|| a.detector.cmp(&b.detector))
+                .then_with(|| a.fingerprint.cmp(&b.fingerprint))
         });
         findings
     }
@@ -209,7 +224,10 @@ mod tests {
 
     #[test]
     fn redaction_hides_length_and_most_of_the_secret() {
-        assert_eq!(redact("ghp_abcdefghijklmnopqrstuvwxyz0123456789"), "ghp_*****");
+        assert_eq!(
+            redact("ghp_abcdefghijklmnopqrstuvwxyz0123456789"),
+            "ghp_*****"
+        );
         assert_eq!(redact("hunter2"), "h*****");
         assert_eq!(redact("abc"), "*****");
     }

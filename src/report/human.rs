@@ -27,7 +27,12 @@ fn shorten(s: &str, max: usize) -> String {
 ///
 /// # Errors
 /// I/O errors of `out`.
-pub fn write_human(findings: &[Finding], stats: &ScanStats, color: bool, out: &mut dyn Write) -> io::Result<()> {
+pub fn write_human(
+    findings: &[Finding],
+    stats: &ScanStats,
+    color: bool,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     if color {
         render(findings, stats, &mut Ansi::new(out))
     } else {
@@ -47,7 +52,11 @@ fn render(findings: &[Finding], stats: &ScanStats, w: &mut dyn WriteColor) -> io
         w.reset()?;
         writeln!(w, "  [{}] {}", f.confidence, f.detector)?;
         label(w, "secret")?;
-        writeln!(w, "{}", shorten(&f.secret.replace('\n', "\\n"), SHOWN_SECRET))?;
+        writeln!(
+            w,
+            "{}",
+            shorten(&f.secret.replace('\n', "\\n"), SHOWN_SECRET)
+        )?;
         for (name, value) in &f.parts {
             label(w, name)?;
             writeln!(w, "{value}")?;
@@ -60,12 +69,20 @@ fn render(findings: &[Finding], stats: &ScanStats, w: &mut dyn WriteColor) -> io
                     write!(w, "{}", l.path)?;
                     w.reset()?;
                     writeln!(w, ":{}:{}", l.line, l.column)?;
-                    writeln!(w, "            {}", shorten(l.snippet.trim(), SHOWN_SNIPPET))?;
+                    writeln!(
+                        w,
+                        "            {}",
+                        shorten(l.snippet.trim(), SHOWN_SNIPPET)
+                    )?;
                 }
             }
         }
         if f.locations.len() > SHOWN_LOCATIONS {
-            writeln!(w, "            (+{} more locations)", f.locations.len() - SHOWN_LOCATIONS)?;
+            writeln!(
+                w,
+                "            (+{} more locations)",
+                f.locations.len() - SHOWN_LOCATIONS
+            )?;
         }
         writeln!(w)?;
     }

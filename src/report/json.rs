@@ -12,7 +12,10 @@ struct Tool {
     version: &'static str,
 }
 
-const TOOL: Tool = Tool { name: "leakhound", version: env!("CARGO_PKG_VERSION") };
+const TOOL: Tool = Tool {
+    name: "leakhound",
+    version: env!("CARGO_PKG_VERSION"),
+};
 
 #[derive(Serialize)]
 struct Report<'a> {
@@ -26,7 +29,14 @@ struct Report<'a> {
 /// # Errors
 /// I/O errors of `out`.
 pub fn write_json(findings: &[Finding], stats: &ScanStats, out: &mut dyn Write) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, &Report { tool: TOOL, scan: stats, findings })?;
+    serde_json::to_writer_pretty(
+        &mut *out,
+        &Report {
+            tool: TOOL,
+            scan: stats,
+            findings,
+        },
+    )?;
     out.write_all(b"\n")
 }
 

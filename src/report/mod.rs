@@ -35,10 +35,19 @@ pub struct ReportOptions {
 ///
 /// # Errors
 /// Only I/O errors of `out`.
-pub fn render(format: Format, outcome: &ScanOutcome, opts: ReportOptions, out: &mut dyn Write) -> io::Result<()> {
+pub fn render(
+    format: Format,
+    outcome: &ScanOutcome,
+    opts: ReportOptions,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     let redacted;
     let findings: &[Finding] = if opts.redact {
-        redacted = outcome.findings.iter().map(Finding::redacted).collect::<Vec<_>>();
+        redacted = outcome
+            .findings
+            .iter()
+            .map(Finding::redacted)
+            .collect::<Vec<_>>();
         &redacted
     } else {
         &outcome.findings

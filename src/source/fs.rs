@@ -10,7 +10,10 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use ignore::{overrides::OverrideBuilder, DirEntry, ParallelVisitor, ParallelVisitorBuilder, WalkBuilder, WalkState};
+use ignore::{
+    overrides::OverrideBuilder, DirEntry, ParallelVisitor, ParallelVisitorBuilder, WalkBuilder,
+    WalkState,
+};
 
 use super::{BlobSink, Skipped};
 
@@ -107,9 +110,15 @@ impl FsSourceBuilder {
     /// [`Error::Root`] for a missing or unreadable root, [`Error::Glob`] for a bad glob.
     pub fn build(&self, roots: &[PathBuf]) -> Result<FsSource, Error> {
         for r in roots {
-            std::fs::metadata(r).map_err(|source| Error::Root { path: r.clone(), source })?;
+            std::fs::metadata(r).map_err(|source| Error::Root {
+                path: r.clone(),
+                source,
+            })?;
         }
-        Ok(FsSource { config: self.clone(), roots: roots.to_vec() })
+        Ok(FsSource {
+            config: self.clone(),
+            roots: roots.to_vec(),
+        })
     }
 }
 
@@ -131,7 +140,9 @@ impl FsSource {
         S: BlobSink + Send,
         F: Fn() -> S + Sync,
     {
-        let Some(first) = self.roots.first() else { return Ok(()) };
+        let Some(first) = self.roots.first() else {
+            return Ok(());
+        };
         let c = &self.config;
         let mut builder = WalkBuilder::new(first);
         for r in &self.roots[1..] {
@@ -150,13 +161,21 @@ impl FsSource {
         if !c.excludes.is_empty() {
             let mut ov = OverrideBuilder::new(first);
             for g in &c.excludes {
-                ov.add(&format!("!{g}"))
-                    .map_err(|e| Error::Glob { glob: g.clone(), message: e.to_string() })?;
+                ov.add(&format!("!{g}")).map_err(|e| Error::Glob {
+                    glob: g.clone(),
+                    message: e.to_string(),
+                })?;
             }
-            let ov = ov.build().map_err(|e| Error::Glob { glob: c.excludes.join(", "), message: e.to_string() })?;
+            let ov = ov.build().map_err(|e| Error::Glob {
+                glob: c.excludes.join(", "),
+                message: e.to_string(),
+            })?;
             builder.overrides(ov);
         }
-        let mut visitors = VisitorBuilder { source: self, make_sink: &make_sink };
+        let mut visitors = VisitorBuilder {
+            source: self,
+            make_sink: &make_sink,
+        };
         builder.build_parallel().visit(&mut visitors);
         Ok(())
     }
@@ -189,7 +208,11 @@ where
     F: Fn() -> S + Sync,
 {
     fn build(&mut self) -> Box<dyn ParallelVisitor + 's> {
-        Box::new(Visitor { source: self.source, sink: (self.make_sink)(), buf: Vec::new() })
+        Box::new(Visitor {
+            source: self.source,
+            sink: (self.make_sink)(),
+            buf: Vec::new(),
+        })
     }
 }
 
@@ -204,13 +227,20 @@ impl<S: BlobSink + Send> ParallelVisitor for Visitor<'_, S> {
         let entry = match entry {
             Ok(e) => e,
             Err(err) => {
-                let path = error_path(&err).map(|p| self.source.display_path(p)).unwrap_or_default();
+                let path = error_path(&err)
+                    .map(|p| self.source.display_path(p))
+                    .unwrap_or_default();
                 tracing::warn!(path = %path, "skipped: {err}");
-                self.sink.skipped(Skipped { path, reason: err.to_string() });
+                self.sink.skipped(Skipped {
+                    path,
+                    reason: err.to_string(),
+                });
                 return WalkState::Continue;
             }
         };
-        let Some(ft) = entry.file_type() else { return WalkState::Continue };
+        let Some(ft) = entry.file_type() else {
+            return WalkState::Continue;
+        };
         if ft.is_dir() {
             if entry.depth() > 0 && entry.file_name() == ".git" {
                 self.sink.skipped(Skipped {
@@ -234,7 +264,10 @@ impl<S: BlobSink> Visitor<'_, S> {
         let max = self.source.config.max_file_size;
         let skip = |sink: &mut S, reason: String| {
             tracing::warn!(path = %shown, "skipped: {reason}");
-            sink.skipped(Skipped { path: shown.clone(), reason });
+            sink.skipped(Skipped {
+                path: shown.clone(),
+                reason,
+            });
         };
         let mut file = match File::open(path) {
             Ok(f) => f,
@@ -242,7 +275,10 @@ impl<S: BlobSink> Visitor<'_, S> {
         };
         let len = file.metadata().map(|m| m.len()).unwrap_or(0);
         if len > max {
-            return skip(&mut self.sink, format!("file too large ({len} bytes > --max-file-size {max})"));
+            return skip(
+                &mut self.sink,
+                format!("file too large ({len} bytes > --max-file-size {max})"),
+            );
         }
         self.buf.clear();
         // Read at most one byte past the limit, so a file that grew is caught.
@@ -250,11 +286,17 @@ impl<S: BlobSink> Visitor<'_, S> {
             return skip(&mut self.sink, format!("cannot read: {e}"));
         }
         if self.buf.len() as u64 > max {
-            return skip(&mut self.sink, format!("file too large (> --max-file-size {max})"));
+            return skip(
+                &mut self.sink,
+                format!("file too large (> --max-file-size {max})"),
+            );
         }
         let sniff = &self.buf[..self.buf.len().min(BINARY_SNIFF)];
         if memchr::memchr(0, sniff).is_some() {
-            self.sink.skipped(Skipped { path: shown, reason: "binary file (NUL byte in the first 8 KiB)".into() });
+            self.sink.skipped(Skipped {
+                path: shown,
+                reason: "binary file (NUL byte in the first 8 KiB)".into(),
+            });
             return;
         }
         self.sink.blob(&shown, &self.buf);
@@ -265,7 +307,9 @@ impl<S: BlobSink> Visitor<'_, S> {
 fn error_path(err: &ignore::Error) -> Option<&Path> {
     match err {
         ignore::Error::WithPath { path, .. } => Some(path),
-        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => error_path(err),
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+            error_path(err)
+        }
         ignore::Error::Loop { child, .. } => Some(child),
         ignore::Error::Partial(errs) => errs.iter().find_map(error_path),
         _ => None,
