@@ -16,10 +16,18 @@ fn main() {
     let mut out = String::from("/// Built-in detector files: (file name, TOML text).\npub static BUILTIN_FILES: &[(&str, &str)] = &[\n");
     for f in &files {
         println!("cargo:rerun-if-changed={}", f.display());
-        let name = f.file_name().expect("a file from read_dir has a name").to_string_lossy();
-        out.push_str(&format!("    ({:?}, include_str!({:?})),\n", name, f.display().to_string()));
+        let name = f
+            .file_name()
+            .expect("a file from read_dir has a name")
+            .to_string_lossy();
+        out.push_str(&format!(
+            "    ({:?}, include_str!({:?})),\n",
+            name,
+            f.display().to_string()
+        ));
     }
     out.push_str("];\n");
-    let dest = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("builtin_detectors.rs");
+    let dest = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"))
+        .join("builtin_detectors.rs");
     fs::write(dest, out).expect("OUT_DIR is writable");
 }
