@@ -16,8 +16,13 @@ fn non_utf8_file_names_are_scanned() {
     std::fs::write(dir.path().join(name), format!("TOKEN={}\n", gh_token(1))).expect("write");
     let (code, r, _) = scan_json(&[dir.path().to_str().expect("utf-8 dir")]);
     assert_eq!(code, 1);
-    let path = r["findings"][0]["locations"][0]["path"].as_str().expect("path");
-    assert!(path.starts_with("caf") && path.ends_with(".env"), "lossy but recognisable: {path}");
+    let path = r["findings"][0]["locations"][0]["path"]
+        .as_str()
+        .expect("path");
+    assert!(
+        path.starts_with("caf") && path.ends_with(".env"),
+        "lossy but recognisable: {path}"
+    );
 }
 
 #[test]
@@ -30,19 +35,40 @@ fn a_50_mb_single_line_file_is_skipped_by_default_and_scanned_when_allowed() {
     write(dir.path(), "small.env", format!("TOKEN={}\n", gh_token(3)));
     let p = dir.path().to_str().expect("utf-8");
     let (_, r, _) = scan_json(&[p]);
-    assert_eq!(r["findings"].as_array().expect("findings").len(), 1, "the small file is still scanned");
+    assert_eq!(
+        r["findings"].as_array().expect("findings").len(),
+        1,
+        "the small file is still scanned"
+    );
     let skipped = r["scan"]["skipped"].as_array().expect("skipped");
-    assert!(skipped.iter().any(|s| s["path"] == "huge.min.js" && s["reason"].as_str().unwrap_or("").contains("too large")));
+    assert!(skipped
+        .iter()
+        .any(|s| s["path"] == "huge.min.js"
+            && s["reason"].as_str().unwrap_or("").contains("too large")));
     let (_, r, _) = scan_json(&[p, "--max-file-size", "64M"]);
-    let secrets: Vec<&str> =
-        r["findings"].as_array().expect("findings").iter().map(|f| f["secret"].as_str().expect("secret")).collect();
-    assert!(secrets.contains(&secret.as_str()), "found at the end of a 50 MB line");
-    let loc = r["findings"].as_array().expect("findings").iter().find(|f| f["secret"] == secret.as_str()).expect("found")
-        ["locations"][0]
+    let secrets: Vec<&str> = r["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| f["secret"].as_str().expect("secret"))
+        .collect();
+    assert!(
+        secrets.contains(&secret.as_str()),
+        "found at the end of a 50 MB line"
+    );
+    let loc = r["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| f["secret"] == secret.as_str())
+        .expect("found")["locations"][0]
         .clone();
     assert_eq!(loc["line"], 1);
     assert_eq!(loc["column"].as_u64(), Some((50u64 << 20) + 2));
-    assert!(loc["snippet"].as_str().expect("snippet").len() < 200, "the snippet cuts the long line");
+    assert!(
+        loc["snippet"].as_str().expect("snippet").len() < 200,
+        "the snippet cuts the long line"
+    );
 }
 
 #[test]
@@ -54,7 +80,10 @@ fn binary_files_are_skipped_and_recorded() {
     let (code, r, _) = scan_json(&[dir.path().to_str().expect("utf-8")]);
     assert_eq!(code, 0);
     assert_eq!(r["scan"]["skipped"][0]["path"], "blob.bin");
-    assert!(r["scan"]["skipped"][0]["reason"].as_str().expect("reason").contains("binary"));
+    assert!(r["scan"]["skipped"][0]["reason"]
+        .as_str()
+        .expect("reason")
+        .contains("binary"));
 }
 
 #[test]
@@ -67,12 +96,27 @@ fn unreadable_files_are_warnings_and_skips() {
     let root_can_read = std::fs::read(&locked).is_ok();
     // A dangling link is unreadable for everyone, root included.
     symlink(dir.path().join("gone.env"), dir.path().join("dangling.env")).expect("symlink");
-    let out = common::run(&["scan", dir.path().to_str().expect("utf-8"), "--follow-symlinks", "--format", "json"]);
+    let out = common::run(&[
+        "scan",
+        dir.path().to_str().expect("utf-8"),
+        "--follow-symlinks",
+        "--format",
+        "json",
+    ]);
     let r: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "the readable file is still reported");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the readable file is still reported"
+    );
     let skipped = r["scan"]["skipped"].as_array().expect("skipped");
-    assert!(skipped.iter().any(|s| s["path"].as_str().unwrap_or("").contains("dangling.env")), "{skipped:?}");
+    assert!(
+        skipped
+            .iter()
+            .any(|s| s["path"].as_str().unwrap_or("").contains("dangling.env")),
+        "{skipped:?}"
+    );
     assert!(stderr.contains("dangling.env"), "a warning names the file");
     if !root_can_read {
         assert!(skipped.iter().any(|s| s["path"] == "locked.env"));
@@ -93,7 +137,11 @@ fn symlink_loops_do_not_hang() {
         .as_array()
         .expect("skipped")
         .iter()
-        .any(|s| s["reason"].as_str().unwrap_or("").to_lowercase().contains("loop")));
+        .any(|s| s["reason"]
+            .as_str()
+            .unwrap_or("")
+            .to_lowercase()
+            .contains("loop")));
     let (code, _, _) = scan_json(&[p]);
     assert_eq!(code, 1, "without following, links are not entered");
 }
@@ -114,9 +162,21 @@ references = ["https://example.invalid"]
 /// Each broken variant of GOOD, and words its error must contain.
 fn broken_detectors() -> Vec<(&'static str, String, Vec<&'static str>)> {
     vec![
-        ("invalid TOML", GOOD.replace("confidence = \"high\"", "confidence = high"), vec!["invalid detector file", "line"]),
-        ("bad regex", GOOD.replace("{20})", "{20}"), vec!["acme-token", "does not compile"]),
-        ("no capture", GOOD.replace("(?P<secret>acme_[a-z0-9]{20})", "acme_[a-z0-9]{20}"), vec!["acme-token", "secret"]),
+        (
+            "invalid TOML",
+            GOOD.replace("confidence = \"high\"", "confidence = high"),
+            vec!["invalid detector file", "line"],
+        ),
+        (
+            "bad regex",
+            GOOD.replace("{20})", "{20}"),
+            vec!["acme-token", "does not compile"],
+        ),
+        (
+            "no capture",
+            GOOD.replace("(?P<secret>acme_[a-z0-9]{20})", "acme_[a-z0-9]{20}"),
+            vec!["acme-token", "secret"],
+        ),
         (
             "example does not match",
             GOOD.replace("t = acme_q8a9zk2lmp4rt7vw1yb3", "t = acme_Q8"),
@@ -132,13 +192,24 @@ fn broken_detectors() -> Vec<(&'static str, String, Vec<&'static str>)> {
             GOOD.replace("keywords = [\"acme_\"]", "keywords = [\"acme_\", \"zzz\"]"),
             vec!["acme-token", "keyword `zzz`"],
         ),
-        ("duplicate id", format!("{GOOD}{GOOD}"), vec!["acme-token", "duplicate id"]),
+        (
+            "duplicate id",
+            format!("{GOOD}{GOOD}"),
+            vec!["acme-token", "duplicate id"],
+        ),
         (
             "redefines a built-in",
             GOOD.replace("id = \"acme-token\"", "id = \"github-pat-classic\""),
             vec!["github-pat-classic", "duplicate id"],
         ),
-        ("unknown field", GOOD.replace("confidence = \"high\"", "confidence = \"high\"\nseverity = 3"), vec!["severity"]),
+        (
+            "unknown field",
+            GOOD.replace(
+                "confidence = \"high\"",
+                "confidence = \"high\"\nseverity = 3",
+            ),
+            vec!["severity"],
+        ),
     ]
 }
 
@@ -147,21 +218,42 @@ fn invalid_detector_files_are_rejected_naming_file_detector_and_problem() {
     let dir = tempfile::tempdir().expect("tempdir");
     let target = write(dir.path(), "tree/a.txt", "nothing here\n");
     let good = write(dir.path(), "good.toml", GOOD);
-    let out = run(&["scan", target.to_str().expect("utf-8"), "--detectors", good.to_str().expect("utf-8")]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = run(&[
+        "scan",
+        target.to_str().expect("utf-8"),
+        "--detectors",
+        good.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     for (what, text, words) in broken_detectors() {
-        let file = write(dir.path(), &format!("{}.toml", what.replace(' ', "-")), &text);
+        let file = write(
+            dir.path(),
+            &format!("{}.toml", what.replace(' ', "-")),
+            &text,
+        );
         let f = file.to_str().expect("utf-8");
         let out = run(&["scan", target.to_str().expect("utf-8"), "--detectors", f]);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{what}: {stderr}");
-        assert!(stderr.contains(file.file_name().expect("name").to_str().expect("utf-8")), "{what} names the file: {stderr}");
+        assert!(
+            stderr.contains(file.file_name().expect("name").to_str().expect("utf-8")),
+            "{what} names the file: {stderr}"
+        );
         for w in words {
             assert!(stderr.contains(w), "{what}: expected `{w}` in: {stderr}");
         }
         if what != "redefines a built-in" {
             let check = run(&["detectors", "check", f]);
-            assert_ne!(check.status.code(), Some(0), "`detectors check` fails on {what}");
+            assert_ne!(
+                check.status.code(),
+                Some(0),
+                "`detectors check` fails on {what}"
+            );
         }
     }
 }

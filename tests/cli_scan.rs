@@ -63,7 +63,11 @@ fn planted_secrets() -> Vec<String> {
         .collect();
     for f in report["findings"].as_array().expect("findings") {
         if let Some(parts) = f["parts"].as_object() {
-            v.extend(parts.values().map(|p| p.as_str().expect("part").to_string()));
+            v.extend(
+                parts
+                    .values()
+                    .map(|p| p.as_str().expect("part").to_string()),
+            );
         }
     }
     // Short parts (a user name like `app`) also occur in paths; they are not secrets.
@@ -84,14 +88,23 @@ fn finds_exactly_the_planted_secrets() {
         .filter(|f| f["detector"] == "aws-secret-access-key")
         .collect();
     assert_eq!(aws.len(), 1);
-    assert!(aws[0]["parts"]["access_key_id"].as_str().expect("paired id").starts_with("AKIA"));
+    assert!(aws[0]["parts"]["access_key_id"]
+        .as_str()
+        .expect("paired id")
+        .starts_with("AKIA"));
     assert_eq!(aws[0]["locations"].as_array().expect("locations").len(), 2);
     // The binary file is skipped and says why.
     let skipped = report["scan"]["skipped"].as_array().expect("skipped");
-    assert!(skipped.iter().any(|s| s["path"] == "assets/logo.png" && s["reason"].as_str().unwrap_or("").contains("binary")));
+    assert!(skipped
+        .iter()
+        .any(|s| s["path"] == "assets/logo.png"
+            && s["reason"].as_str().unwrap_or("").contains("binary")));
     // With one thread no two workers race to the same content first.
     let (_, report, _) = scan_json(&[tree().to_str().expect("utf-8 path"), "--threads", "1"]);
-    assert_eq!(report["scan"]["blobs_deduplicated"], 1, "the copied file is scanned once");
+    assert_eq!(
+        report["scan"]["blobs_deduplicated"], 1,
+        "the copied file is scanned once"
+    );
 }
 
 #[test]
@@ -124,14 +137,22 @@ fn json_report_follows_the_contract() {
 #[test]
 fn exit_codes() {
     let clean = tempfile::tempdir().expect("tempdir");
-    write(clean.path(), "main.rs", "fn main() { println!(\"hello\"); }\n");
+    write(
+        clean.path(),
+        "main.rs",
+        "fn main() { println!(\"hello\"); }\n",
+    );
     let p = clean.path().to_str().expect("utf-8");
     assert_eq!(run(&["scan", p]).status.code(), Some(0));
     let t = tree();
     let t = t.to_str().expect("utf-8");
     assert_eq!(run(&["scan", t]).status.code(), Some(1));
     assert_eq!(run(&["scan", t, "--exit-code", "7"]).status.code(), Some(7));
-    assert_eq!(run(&["scan", "dir", t]).status.code(), Some(1), "`scan dir` forces the fs source");
+    assert_eq!(
+        run(&["scan", "dir", t]).status.code(),
+        Some(1),
+        "`scan dir` forces the fs source"
+    );
     let missing = run(&["scan", "/nonexistent/leakhound-test"]);
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("/nonexistent/leakhound-test"));
@@ -146,7 +167,11 @@ fn redact_hides_every_secret_in_every_format() {
     let t = t.to_str().expect("utf-8");
     for format in ["human", "json", "jsonl"] {
         let out = run(&["scan", t, "--redact", "--format", format]);
-        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
         for s in &secrets {
             assert!(!text.contains(s.as_str()), "{format} output leaks a secret");
         }
@@ -158,9 +183,18 @@ fn redact_hides_every_secret_in_every_format() {
 fn logs_never_contain_secrets() {
     let secrets = planted_secrets();
     let t = tree();
-    let out = run(&["scan", t.to_str().expect("utf-8"), "-vv", "--format", "json"]);
+    let out = run(&[
+        "scan",
+        t.to_str().expect("utf-8"),
+        "-vv",
+        "--format",
+        "json",
+    ]);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("leakhound:"), "the summary line is on stderr");
+    assert!(
+        stderr.contains("leakhound:"),
+        "the summary line is on stderr"
+    );
     for s in &secrets {
         assert!(!stderr.contains(s.as_str()), "stderr leaks a secret");
     }
@@ -175,15 +209,29 @@ fn jsonl_and_output_file() {
         .lines()
         .map(|l| serde_json::from_str(l).expect("each line is a finding"))
         .collect();
-    assert_eq!(lines.len(), expected().len() - 1, "one line per finding (the AWS pair has two locations)");
-    assert!(lines.iter().all(|f| f["fingerprint"].is_string() && f["locations"].is_array()));
+    assert_eq!(
+        lines.len(),
+        expected().len() - 1,
+        "one line per finding (the AWS pair has two locations)"
+    );
+    assert!(lines
+        .iter()
+        .all(|f| f["fingerprint"].is_string() && f["locations"].is_array()));
 
     let dir = tempfile::tempdir().expect("tempdir");
     let report = dir.path().join("report.json");
-    let out = run(&["scan", t, "--format", "json", "--output", report.to_str().expect("utf-8")]);
+    let out = run(&[
+        "scan",
+        t,
+        "--format",
+        "json",
+        "--output",
+        report.to_str().expect("utf-8"),
+    ]);
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty(), "the report goes to the file");
-    let parsed: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).expect("report written")).expect("json");
+    let parsed: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&report).expect("report written")).expect("json");
     assert_eq!(locations(&parsed), expected());
 }
 
@@ -193,18 +241,33 @@ fn fingerprints_survive_moving_a_secret() {
     let moved = copy_tree();
     let env = std::fs::read_to_string(moved.path().join(".env")).expect("read");
     std::fs::remove_file(moved.path().join(".env")).expect("rm");
-    write(moved.path(), "elsewhere/deep/vars.env", format!("\n\n\n# moved\n{env}"));
+    write(
+        moved.path(),
+        "elsewhere/deep/vars.env",
+        format!("\n\n\n# moved\n{env}"),
+    );
     let (_, after, _) = scan_json(&[moved.path().to_str().expect("utf-8")]);
     let fps = |r: &serde_json::Value| {
-        let mut v: Vec<String> =
-            r["findings"].as_array().expect("findings").iter().map(|f| f["fingerprint"].to_string()).collect();
+        let mut v: Vec<String> = r["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .map(|f| f["fingerprint"].to_string())
+            .collect();
         v.sort();
         v
     };
     assert_eq!(fps(&before), fps(&after));
-    let gh = after["findings"].as_array().expect("findings").iter().find(|f| f["detector"] == "github-pat-classic");
+    let gh = after["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| f["detector"] == "github-pat-classic");
     let loc = &gh.expect("github token still found")["locations"][0];
-    assert_eq!((loc["path"].as_str(), loc["line"].as_u64()), (Some("elsewhere/deep/vars.env"), Some(6)));
+    assert_eq!(
+        (loc["path"].as_str(), loc["line"].as_u64()),
+        (Some("elsewhere/deep/vars.env"), Some(6))
+    );
 }
 
 #[test]
@@ -214,7 +277,10 @@ fn gitignore_is_ignored_by_default_and_git_internals_are_skipped() {
     write(dir.path(), ".git/config", "[core]\n");
     let p = dir.path().to_str().expect("utf-8");
     let (_, r, _) = scan_json(&[p]);
-    assert!(locations(&r).iter().any(|(_, path, _)| path == ".env"), "a gitignored .env is still scanned");
+    assert!(
+        locations(&r).iter().any(|(_, path, _)| path == ".env"),
+        "a gitignored .env is still scanned"
+    );
     assert!(r["scan"]["skipped"]
         .as_array()
         .expect("skipped")
@@ -227,9 +293,17 @@ fn gitignore_is_ignored_by_default_and_git_internals_are_skipped() {
 #[test]
 fn exclude_globs() {
     let t = tree();
-    let (_, r, _) = scan_json(&[t.to_str().expect("utf-8"), "--exclude", "src/**", "--exclude", "*.pem"]);
+    let (_, r, _) = scan_json(&[
+        t.to_str().expect("utf-8"),
+        "--exclude",
+        "src/**",
+        "--exclude",
+        "*.pem",
+    ]);
     let got = locations(&r);
-    assert!(got.iter().all(|(_, p, _)| !p.starts_with("src/") && !p.ends_with(".pem")));
+    assert!(got
+        .iter()
+        .all(|(_, p, _)| !p.starts_with("src/") && !p.ends_with(".pem")));
     assert_eq!(got.len(), expected().len() - 4);
     let bad = run(&["scan", t.to_str().expect("utf-8"), "--exclude", "a{b"]);
     assert_eq!(bad.status.code(), Some(2));

@@ -73,14 +73,19 @@ fn scan(engine: &Engine, blob: &[u8]) -> Vec<Match> {
 }
 
 fn secrets<'b>(blob: &'b [u8], ms: &[Match]) -> Vec<&'b str> {
-    ms.iter().map(|m| std::str::from_utf8(&blob[m.secret.clone()]).expect("ascii")).collect()
+    ms.iter()
+        .map(|m| std::str::from_utf8(&blob[m.secret.clone()]).expect("ascii"))
+        .collect()
 }
 
 #[test]
 fn secrets_at_the_very_start_and_end_of_a_blob() {
     let e = engine();
     let t = format!("tkn_{}", token(1, 32, ALNUM));
-    assert_eq!(secrets(t.as_bytes(), &scan(&e, t.as_bytes())), vec![t.as_str()]);
+    assert_eq!(
+        secrets(t.as_bytes(), &scan(&e, t.as_bytes())),
+        vec![t.as_str()]
+    );
     let blob = format!("{}\n{t}", "filler ".repeat(1000));
     let ms = scan(&e, blob.as_bytes());
     assert_eq!(secrets(blob.as_bytes(), &ms), vec![t.as_str()]);
@@ -98,10 +103,16 @@ fn a_secret_far_from_other_hits_and_one_crossing_a_window_edge() {
     let c = format!("tkn_{}", token(4, 32, ALNUM));
     let blob = format!("{a} {b}{}{c}", " ".repeat(36 - 1));
     let ms = scan(&e, blob.as_bytes());
-    assert_eq!(secrets(blob.as_bytes(), &ms), vec![a.as_str(), b.as_str(), c.as_str()]);
+    assert_eq!(
+        secrets(blob.as_bytes(), &ms),
+        vec![a.as_str(), b.as_str(), c.as_str()]
+    );
     // A long run where the window is cut mid-token must not yield a partial token.
     let long = format!("tkn_{}", token(5, 80, ALNUM));
-    assert!(scan(&e, long.as_bytes()).is_empty(), "a 80-char run is not a 32-char token");
+    assert!(
+        scan(&e, long.as_bytes()).is_empty(),
+        "a 80-char run is not a 32-char token"
+    );
 }
 
 #[test]
@@ -138,7 +149,10 @@ fn secrets_inside_json_string_escapes() {
     let e = engine();
     let s = token(8, 24, ALNUM);
     let blob = format!(r#"{{"body": "{{\"secret\": \"{s}\"}}"}}"#);
-    assert_eq!(secrets(blob.as_bytes(), &scan(&e, blob.as_bytes())), vec![s.as_str()]);
+    assert_eq!(
+        secrets(blob.as_bytes(), &scan(&e, blob.as_bytes())),
+        vec![s.as_str()]
+    );
 }
 
 #[test]
@@ -146,26 +160,49 @@ fn keywords_are_case_insensitive_but_patterns_decide() {
     let e = engine();
     let s = token(9, 24, ALNUM);
     let blob = format!("SECRET: {s}");
-    assert_eq!(secrets(blob.as_bytes(), &scan(&e, blob.as_bytes())), vec![s.as_str()]);
+    assert_eq!(
+        secrets(blob.as_bytes(), &scan(&e, blob.as_bytes())),
+        vec![s.as_str()]
+    );
     let t = format!("TKN_{}", token(10, 32, ALNUM));
-    assert!(scan(&e, t.as_bytes()).is_empty(), "the pattern is case-sensitive");
+    assert!(
+        scan(&e, t.as_bytes()).is_empty(),
+        "the pattern is case-sensitive"
+    );
 }
 
 #[test]
 fn companions_pair_and_absorb() {
     let e = engine();
-    let id = format!("KID{}", token(11, 13, b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"));
+    let id = format!(
+        "KID{}",
+        token(11, 13, b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+    );
     let sec = token(12, 24, ALNUM);
     let near = format!("key_id = {id}\nksecret = {sec}\n");
     let ms = scan(&e, near.as_bytes());
-    let ids: Vec<&str> = ms.iter().map(|m| e.detectors()[m.detector as usize].id.as_str()).collect();
-    assert_eq!(ids, vec!["test-key-secret"], "the id is absorbed into the pair");
+    let ids: Vec<&str> = ms
+        .iter()
+        .map(|m| e.detectors()[m.detector as usize].id.as_str())
+        .collect();
+    assert_eq!(
+        ids,
+        vec!["test-key-secret"],
+        "the id is absorbed into the pair"
+    );
     assert_eq!(&near.as_bytes()[ms[0].parts[0].span.clone()], id.as_bytes());
     assert_eq!(&*ms[0].parts[0].name, "key_id");
     let far = format!("key_id = {id}\n{}\nksecret = {sec}\n", "#".repeat(400));
     let ms = scan(&e, far.as_bytes());
-    let ids: Vec<&str> = ms.iter().map(|m| e.detectors()[m.detector as usize].id.as_str()).collect();
-    assert_eq!(ids, vec!["test-key-id", "test-key-secret"], "too far apart to pair");
+    let ids: Vec<&str> = ms
+        .iter()
+        .map(|m| e.detectors()[m.detector as usize].id.as_str())
+        .collect();
+    assert_eq!(
+        ids,
+        vec!["test-key-id", "test-key-secret"],
+        "too far apart to pair"
+    );
     assert!(ms.iter().all(|m| m.parts.is_empty()));
 }
 
@@ -173,8 +210,10 @@ fn companions_pair_and_absorb() {
 /// built-in detector's examples and a generated corpus with it on and off.
 #[test]
 fn prefilter_on_and_off_give_the_same_matches() {
-    let set = leakhound::detector::DetectorSet::new(leakhound::detector::load_builtin().expect("built-ins load"))
-        .expect("unique ids");
+    let set = leakhound::detector::DetectorSet::new(
+        leakhound::detector::load_builtin().expect("built-ins load"),
+    )
+    .expect("unique ids");
     let on = EngineBuilder::new().prefilter(true).build(set.clone());
     let off = EngineBuilder::new().prefilter(false).build(set.clone());
     let mut corpus = String::new();
