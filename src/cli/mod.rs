@@ -37,7 +37,9 @@ const EXIT_HELP: &str =
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Scan for secrets. `leakhound scan PATH...` picks the source from what
-    /// each PATH is; `leakhound scan dir PATH...` forces a file-system scan.
+    /// PATH is: the root of a git repository gets its full history plus the
+    /// working-tree files history does not hold; anything else is walked as
+    /// files. `scan dir` and `scan git` force a source.
     Scan(Box<ScanArgs>),
     /// List or check detectors.
     #[command(subcommand)]
@@ -55,6 +57,9 @@ pub struct ScanArgs {
     /// hidden and gitignored files included (see --respect-gitignore).
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
+    /// Which history to scan when PATH is a git repository.
+    #[command(flatten)]
+    pub history: HistoryArgs,
     /// Scan options.
     #[command(flatten)]
     pub options: ScanOptions,
@@ -65,6 +70,47 @@ pub struct ScanArgs {
 pub enum ScanSource {
     /// Walk files and directories (working trees, unpacked archives, config dirs).
     Dir(DirArgs),
+    /// Scan the history of a git repository (a working copy or a bare
+    /// repository): by default every blob of every commit reachable from any
+    /// ref — branches, tags, remote-tracking refs, stash, notes — each unique
+    /// blob read once. Working-tree files are not scanned (`scan PATH` does that).
+    Git(GitArgs),
+}
+
+/// `leakhound scan git`.
+#[derive(Debug, Args)]
+#[command(after_help = EXIT_HELP)]
+pub struct GitArgs {
+    /// The repository.
+    #[arg(value_name = "REPO")]
+    pub path: PathBuf,
+    /// Which history to scan.
+    #[command(flatten)]
+    pub history: HistoryArgs,
+    /// Scan options.
+    #[command(flatten)]
+    pub options: ScanOptions,
+}
+
+/// Which part of a repository's history to scan.
+#[derive(Debug, Clone, Default, Args)]
+pub struct HistoryArgs {
+    /// Only commits reachable from this ref or revision.
+    #[arg(long, value_name = "REF", conflicts_with_all = ["since_commit", "commits", "staged"])]
+    pub branch: Option<String>,
+    /// Only commits not reachable from REV (e.g. the base of a pull request).
+    #[arg(long, value_name = "REV", conflicts_with_all = ["commits", "staged"])]
+    pub since_commit: Option<String>,
+    /// Only commits in the range A..B (reachable from B, not from A).
+    #[arg(long, value_name = "A..B", conflicts_with = "staged")]
+    pub commits: Option<String>,
+    /// Only what is staged: index entries that differ from HEAD (for pre-commit hooks).
+    #[arg(long)]
+    pub staged: bool,
+    /// Also scan blobs that no ref reaches (amended-away commits, deleted
+    /// branches, dropped stashes); their findings say `reachable: false`.
+    #[arg(long)]
+    pub all_objects: bool,
 }
 
 /// `leakhound scan dir`.
@@ -103,7 +149,7 @@ pub struct ScanOptions {
     /// Worker threads (default: one per core).
     #[arg(long, short = 'j', value_name = "N", default_value_t = 0)]
     pub threads: usize,
-    /// Skip (and record) files larger than this; accepts K, M, G suffixes.
+    /// Skip (and record) files and blobs larger than this; accepts K, M, G suffixes.
     #[arg(long, value_name = "SIZE", default_value = "25M", value_parser = parse_size)]
     pub max_file_size: u64,
     /// Do not scan paths matching GLOB (gitignore syntax; repeatable).

@@ -3,18 +3,22 @@
 
 use std::{
     fs::File,
+    path::PathBuf,
     io::{self, BufWriter, IsTerminal, Write},
     process::ExitCode,
 };
 
 use anyhow::Context;
 
-use super::{ColorChoice, ScanArgs, ScanOptions, ScanSource};
+use super::{ColorChoice, HistoryArgs, ScanArgs, ScanOptions, ScanSource};
 use crate::{
     engine::Engine,
     report::{self, ReportOptions},
-    scan::{self, ScanOutcome},
-    source::fs::FsSourceBuilder,
+    scan::{self, GitScanOptions, ScanOutcome},
+    source::{
+        fs::{FsSource, FsSourceBuilder},
+        git::{self, GitSourceBuilder, Selection},
+    },
 };
 
 /// Runs `leakhound scan`.
@@ -22,16 +26,52 @@ use crate::{
 /// # Errors
 /// Anything that stops the scan from running (exit 2 in `main`).
 pub fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<ExitCode> {
-    let (paths, options) = match &args.source {
-        Some(ScanSource::Dir(d)) => (&d.paths, &d.options),
-        None => (&args.paths, &args.options),
+    let (plan, options) = match &args.source {
+        Some(ScanSource::Dir(d)) => (Plan::Files(&d.paths), &d.options),
+        Some(ScanSource::Git(g)) => (Plan::History { repo: &g.path, history: &g.history, worktree: false }, &g.options),
+        None => match args.paths.as_slice() {
+            [one] if git::is_repository_root(one) => {
+                let worktree = !args.history.staged;
+                (Plan::History { repo: one, history: &args.history, worktree }, &args.options)
+            }
+            paths => (Plan::Files(paths), &args.options),
+        },
     };
 
     // 1. Detectors and engine, built once and shared by every worker.
     let detectors = super::detectors::load(&options.detectors)?;
     let engine = Engine::new(detectors);
 
-    // 2. The source. Every path is a file-system root for now.
+    // 2. The source, and 3. the scan.
+    let outcome = match plan {
+        Plan::Files(paths) => scan::scan_fs(&engine, &fs_source(options, paths)?)?,
+        Plan::History { repo, history, worktree } => {
+            let mut git = GitSourceBuilder::new();
+            git.selection(selection(history)?).all_objects(history.all_objects).max_blob_size(options.max_file_size);
+            let source = git.build(repo)?;
+            let work = match (worktree, source.work_dir()) {
+                (true, Some(dir)) => Some(fs_source(options, &[dir])?),
+                _ => None,
+            };
+            scan::scan_git(&engine, &source, &GitScanOptions { threads: options.threads, worktree: work.as_ref() })?
+        }
+    };
+
+    // 4. Report.
+    write_report(&outcome, options)?;
+    if !quiet {
+        summary(&outcome);
+    }
+    Ok(if outcome.findings.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(options.exit_code) })
+}
+
+/// What `scan` was asked to do.
+enum Plan<'a> {
+    Files(&'a [PathBuf]),
+    History { repo: &'a PathBuf, history: &'a HistoryArgs, worktree: bool },
+}
+
+fn fs_source(options: &ScanOptions, paths: &[PathBuf]) -> anyhow::Result<FsSource> {
     let mut fs = FsSourceBuilder::new();
     fs.threads(options.threads)
         .max_file_size(options.max_file_size)
@@ -40,20 +80,23 @@ pub fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     for g in &options.exclude {
         fs.exclude(g.clone());
     }
-    let source = fs.build(paths)?;
+    Ok(fs.build(paths)?)
+}
 
-    // 3. Scan.
-    let outcome = scan::scan_fs(&engine, &source)?;
-
-    // 4. Report.
-    write_report(&outcome, options)?;
-    if !quiet {
-        summary(&outcome);
-    }
-    Ok(if outcome.findings.is_empty() {
-        ExitCode::SUCCESS
+fn selection(h: &HistoryArgs) -> anyhow::Result<Selection> {
+    Ok(if h.staged {
+        Selection::Staged
+    } else if let Some(b) = &h.branch {
+        Selection::Branch(b.clone())
+    } else if let Some(r) = &h.since_commit {
+        Selection::Since(r.clone())
+    } else if let Some(range) = &h.commits {
+        let Some((a, b)) = range.split_once("..") else {
+            anyhow::bail!("--commits expects a range A..B, got `{range}`");
+        };
+        Selection::Range(a.to_string(), if b.is_empty() { "HEAD".to_string() } else { b.to_string() })
     } else {
-        ExitCode::from(options.exit_code)
+        Selection::AllRefs
     })
 }
 
@@ -92,6 +135,12 @@ fn write_report(outcome: &ScanOutcome, options: &ScanOptions) -> anyhow::Result<
 fn summary(outcome: &ScanOutcome) {
     let s = &outcome.stats;
     let locations: usize = outcome.findings.iter().map(|f| f.locations.len()).sum();
+    if let Some(g) = &s.git {
+        eprintln!(
+            "leakhound: history: {} commits, {} trees, {} unique blobs; enumerate {} ms, scan {} ms",
+            g.commits, g.trees_read, g.unique_blobs, g.enumerate_ms, g.scan_ms
+        );
+    }
     eprintln!(
         "leakhound: {} secrets ({} locations) in {} blobs ({} bytes, {} duplicate) in {} ms; {} skipped",
         outcome.findings.len(),

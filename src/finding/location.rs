@@ -16,6 +16,51 @@ const SNIPPET_CONTEXT: usize = 40;
 pub enum Location {
     /// A file on disk.
     File(FileLocation),
+    /// A blob in a git repository.
+    Git(GitLocation),
+}
+
+/// A secret in a git blob, with the commit that introduced the blob at its path.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GitLocation {
+    /// The repository as given.
+    pub repo: String,
+    /// The commit that introduced the blob at this path (absent for staged
+    /// and unreachable blobs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    /// Path in the tree (empty for an unreachable blob).
+    pub path: String,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based byte column.
+    pub column: usize,
+    /// Author name of `commit`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub author: Option<String>,
+    /// Author email of `commit`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// Author date of `commit`, RFC 3339.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub date: Option<String>,
+    /// First line of `commit`'s message.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
+    /// The blob's id.
+    pub blob: String,
+    /// Whether HEAD's version of `path` still holds the secret.
+    pub in_head: bool,
+    /// `false` for a blob no ref reaches (found with `--all-objects`).
+    pub reachable: bool,
+    /// `true` for a blob staged in the index but not committed.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub staged: bool,
+    /// The line around the secret, shortened but never cutting the secret.
+    pub snippet: String,
+    /// The snippet's context without the secret, for redaction.
+    #[serde(skip)]
+    pub context: Snippet,
 }
 
 /// A secret in a file on disk.
@@ -36,9 +81,10 @@ pub struct FileLocation {
 
 impl Location {
     /// The order locations are reported in.
-    pub fn sort_key(&self) -> (u8, &str, usize, usize) {
+    pub fn sort_key(&self) -> (u8, &str, &str, usize, usize) {
         match self {
-            Location::File(f) => (0, f.path.as_str(), f.line, f.column),
+            Location::File(f) => (0, f.path.as_str(), "", f.line, f.column),
+            Location::Git(g) => (1, g.path.as_str(), g.commit.as_deref().unwrap_or(""), g.line, g.column),
         }
     }
 
@@ -46,21 +92,25 @@ impl Location {
     pub fn path(&self) -> &str {
         match self {
             Location::File(f) => &f.path,
+            Location::Git(g) => &g.path,
         }
     }
 
     /// Rebuilds the snippet around `masked` instead of the secret, and
     /// masks each (part, masked part) pair in the surrounding context.
     pub(crate) fn redact_snippet(&mut self, masked: &str, parts: &[(String, String)]) {
-        let Location::File(f) = self;
-        let mut context = f.context.clone();
+        let (context, snippet) = match self {
+            Location::File(f) => (&f.context, &mut f.snippet),
+            Location::Git(g) => (&g.context, &mut g.snippet),
+        };
+        let mut context = context.clone();
         for (part, masked_part) in parts {
             if !part.is_empty() {
                 context.before = context.before.replace(part.as_str(), masked_part);
                 context.after = context.after.replace(part.as_str(), masked_part);
             }
         }
-        f.snippet = context.render(masked);
+        *snippet = context.render(masked);
     }
 }
 

@@ -13,7 +13,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::detector::{Confidence, DetectorId, DetectorSet};
-pub use location::{snippet, FileLocation, Location, Snippet};
+pub use location::{snippet, FileLocation, GitLocation, Location, Snippet};
 
 /// The stable id of a (detector, secret) pair: the first 128 bits of
 /// SHA-256 over a version tag, the detector id and the secret, in hex.

@@ -75,6 +75,29 @@ fn render(findings: &[Finding], stats: &ScanStats, w: &mut dyn WriteColor) -> io
                         shorten(l.snippet.trim(), SHOWN_SNIPPET)
                     )?;
                 }
+                Location::Git(g) => {
+                    label(w, "at")?;
+                    w.set_color(ColorSpec::new().set_fg(Some(Color::Magenta)))?;
+                    write!(w, "{}", if g.path.is_empty() { "(unreachable blob)" } else { &g.path })?;
+                    w.reset()?;
+                    write!(w, ":{}:{}", g.line, g.column)?;
+                    match (&g.commit, g.staged) {
+                        (Some(c), _) => write!(
+                            w,
+                            "  commit {} {} <{}> {}",
+                            &c[..c.len().min(12)],
+                            g.author.as_deref().unwrap_or(""),
+                            g.email.as_deref().unwrap_or(""),
+                            g.date.as_deref().unwrap_or("")
+                        )?,
+                        (None, true) => write!(w, "  staged")?,
+                        (None, false) => write!(w, "  blob {} (no ref reaches it)", &g.blob[..g.blob.len().min(12)])?,
+                    }
+                    w.set_color(ColorSpec::new().set_fg(Some(if g.in_head { Color::Red } else { Color::Green })))?;
+                    writeln!(w, "  {}", if g.in_head { "[still in HEAD]" } else { "[not in HEAD]" })?;
+                    w.reset()?;
+                    writeln!(w, "            {}", shorten(g.snippet.trim(), SHOWN_SNIPPET))?;
+                }
             }
         }
         if f.locations.len() > SHOWN_LOCATIONS {

@@ -3,6 +3,7 @@
 //! nothing of detectors or findings.
 
 pub mod fs;
+pub mod git;
 
 use serde::Serialize;
 

@@ -1,0 +1,140 @@
+//! The file-system pipeline: walker threads read, scan and collect locally.
+
+use std::{
+    sync::{Arc, Mutex},
+    time::Instant,
+};
+
+use super::{BlobScanner, ContentCache, ScanOutcome, ScanStats};
+use crate::{
+    engine::Engine,
+    finding::{FileLocation, FindingsBuilder, FoundSecret, Location},
+    source::{
+        fs::{self, FsSource},
+        BlobSink, Skipped,
+    },
+};
+
+/// Decides that a file's content is already covered elsewhere (e.g. by git
+/// history) and need not be scanned as a file.
+pub(crate) type Covered<'a> = &'a (dyn Fn(&[u8]) -> bool + Sync);
+
+/// Everything the file-system workers hand back.
+#[derive(Debug, Default)]
+pub(crate) struct Collected {
+    pub(crate) results: Vec<(String, Arc<[FoundSecret]>)>,
+    pub(crate) skipped: Vec<Skipped>,
+    pub(crate) bytes: u64,
+    pub(crate) blobs: u64,
+    pub(crate) deduplicated: u64,
+    pub(crate) covered: u64,
+}
+
+struct FsSink<'a> {
+    scanner: BlobScanner<'a>,
+    covered: Option<Covered<'a>>,
+    cache: &'a ContentCache,
+    local: Collected,
+    shared: &'a Mutex<Collected>,
+}
+
+impl BlobSink for FsSink<'_> {
+    fn blob(&mut self, path: &str, bytes: &[u8]) {
+        if self.covered.is_some_and(|c| c(bytes)) {
+            self.local.covered += 1;
+            return;
+        }
+        self.local.blobs += 1;
+        self.local.bytes += bytes.len() as u64;
+        let key = xxhash_rust::xxh3::xxh3_128(bytes);
+        let found = match self.cache.get(key) {
+            Some(found) => {
+                self.local.deduplicated += 1;
+                found
+            }
+            None => {
+                let found = self.scanner.scan(bytes);
+                self.cache.insert(key, found.clone());
+                found
+            }
+        };
+        if let Some(found) = found {
+            self.local.results.push((path.to_string(), found));
+        }
+    }
+
+    fn skipped(&mut self, skipped: Skipped) {
+        self.local.skipped.push(skipped);
+    }
+}
+
+impl Drop for FsSink<'_> {
+    fn drop(&mut self) {
+        let local = std::mem::take(&mut self.local);
+        let mut shared = self.shared.lock().unwrap_or_else(|p| p.into_inner());
+        shared.results.extend(local.results);
+        shared.skipped.extend(local.skipped);
+        shared.bytes += local.bytes;
+        shared.blobs += local.blobs;
+        shared.deduplicated += local.deduplicated;
+        shared.covered += local.covered;
+    }
+}
+
+/// Walks `source` and scans every file not `covered`, in parallel.
+pub(crate) fn collect_fs(engine: &Engine, source: &FsSource, covered: Option<Covered<'_>>) -> Result<Collected, fs::Error> {
+    let cache = ContentCache::default();
+    let shared = Mutex::new(Collected::default());
+    source.walk(|| FsSink {
+        scanner: BlobScanner::new(engine),
+        covered,
+        cache: &cache,
+        local: Collected::default(),
+        shared: &shared,
+    })?;
+    Ok(shared.into_inner().unwrap_or_else(|p| p.into_inner()))
+}
+
+/// Adds every file location of `collected` to `builder`.
+pub(crate) fn add_file_locations(builder: &mut FindingsBuilder, collected: &Collected) {
+    for (path, found) in &collected.results {
+        for f in found.iter() {
+            let loc = FileLocation {
+                path: path.clone(),
+                line: f.line,
+                column: f.column,
+                snippet: f.snippet.render(&String::from_utf8_lossy(&f.secret)),
+                context: f.snippet.clone(),
+            };
+            builder.add(f, Location::File(loc));
+        }
+    }
+}
+
+/// Scans a file-system source with `engine`.
+///
+/// # Errors
+/// Only when the walk cannot start (a bad exclude glob); unreadable files are
+/// recorded in [`ScanStats::skipped`].
+pub fn scan_fs(engine: &Engine, source: &FsSource) -> Result<ScanOutcome, fs::Error> {
+    let started = Instant::now();
+    // 1. Walk and scan in parallel; each walker thread has its own sink.
+    let collected = collect_fs(engine, source, None)?;
+    // 2. Group by secret.
+    let mut builder = FindingsBuilder::new(engine.detector_set().clone());
+    add_file_locations(&mut builder, &collected);
+    // 3. Statistics, in a stable order.
+    let mut skipped = collected.skipped;
+    skipped.sort();
+    Ok(ScanOutcome {
+        findings: builder.finish(),
+        stats: ScanStats {
+            duration_ms: started.elapsed().as_millis() as u64,
+            bytes_scanned: collected.bytes,
+            blobs_scanned: collected.blobs,
+            blobs_deduplicated: collected.deduplicated,
+            skipped,
+            git: None,
+        },
+    })
+}
