@@ -3,8 +3,8 @@
 
 use std::{
     fs::File,
-    path::PathBuf,
     io::{self, BufWriter, IsTerminal, Write},
+    path::PathBuf,
     process::ExitCode,
 };
 
@@ -28,11 +28,25 @@ use crate::{
 pub fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     let (plan, options) = match &args.source {
         Some(ScanSource::Dir(d)) => (Plan::Files(&d.paths), &d.options),
-        Some(ScanSource::Git(g)) => (Plan::History { repo: &g.path, history: &g.history, worktree: false }, &g.options),
+        Some(ScanSource::Git(g)) => (
+            Plan::History {
+                repo: &g.path,
+                history: &g.history,
+                worktree: false,
+            },
+            &g.options,
+        ),
         None => match args.paths.as_slice() {
             [one] if git::is_repository_root(one) => {
                 let worktree = !args.history.staged;
-                (Plan::History { repo: one, history: &args.history, worktree }, &args.options)
+                (
+                    Plan::History {
+                        repo: one,
+                        history: &args.history,
+                        worktree,
+                    },
+                    &args.options,
+                )
             }
             paths => (Plan::Files(paths), &args.options),
         },
@@ -45,15 +59,28 @@ pub fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     // 2. The source, and 3. the scan.
     let outcome = match plan {
         Plan::Files(paths) => scan::scan_fs(&engine, &fs_source(options, paths)?)?,
-        Plan::History { repo, history, worktree } => {
+        Plan::History {
+            repo,
+            history,
+            worktree,
+        } => {
             let mut git = GitSourceBuilder::new();
-            git.selection(selection(history)?).all_objects(history.all_objects).max_blob_size(options.max_file_size);
+            git.selection(selection(history)?)
+                .all_objects(history.all_objects)
+                .max_blob_size(options.max_file_size);
             let source = git.build(repo)?;
             let work = match (worktree, source.work_dir()) {
                 (true, Some(dir)) => Some(fs_source(options, &[dir])?),
                 _ => None,
             };
-            scan::scan_git(&engine, &source, &GitScanOptions { threads: options.threads, worktree: work.as_ref() })?
+            scan::scan_git(
+                &engine,
+                &source,
+                &GitScanOptions {
+                    threads: options.threads,
+                    worktree: work.as_ref(),
+                },
+            )?
         }
     };
 
@@ -62,13 +89,21 @@ pub fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     if !quiet {
         summary(&outcome);
     }
-    Ok(if outcome.findings.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(options.exit_code) })
+    Ok(if outcome.findings.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(options.exit_code)
+    })
 }
 
 /// What `scan` was asked to do.
 enum Plan<'a> {
     Files(&'a [PathBuf]),
-    History { repo: &'a PathBuf, history: &'a HistoryArgs, worktree: bool },
+    History {
+        repo: &'a PathBuf,
+        history: &'a HistoryArgs,
+        worktree: bool,
+    },
 }
 
 fn fs_source(options: &ScanOptions, paths: &[PathBuf]) -> anyhow::Result<FsSource> {
@@ -94,7 +129,14 @@ fn selection(h: &HistoryArgs) -> anyhow::Result<Selection> {
         let Some((a, b)) = range.split_once("..") else {
             anyhow::bail!("--commits expects a range A..B, got `{range}`");
         };
-        Selection::Range(a.to_string(), if b.is_empty() { "HEAD".to_string() } else { b.to_string() })
+        Selection::Range(
+            a.to_string(),
+            if b.is_empty() {
+                "HEAD".to_string()
+            } else {
+                b.to_string()
+            },
+        )
     } else {
         Selection::AllRefs
     })

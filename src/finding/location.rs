@@ -84,7 +84,13 @@ impl Location {
     pub fn sort_key(&self) -> (u8, &str, &str, usize, usize) {
         match self {
             Location::File(f) => (0, f.path.as_str(), "", f.line, f.column),
-            Location::Git(g) => (1, g.path.as_str(), g.commit.as_deref().unwrap_or(""), g.line, g.column),
+            Location::Git(g) => (
+                1,
+                g.path.as_str(),
+                g.commit.as_deref().unwrap_or(""),
+                g.line,
+                g.column,
+            ),
         }
     }
 

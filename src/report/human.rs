@@ -78,7 +78,15 @@ fn render(findings: &[Finding], stats: &ScanStats, w: &mut dyn WriteColor) -> io
                 Location::Git(g) => {
                     label(w, "at")?;
                     w.set_color(ColorSpec::new().set_fg(Some(Color::Magenta)))?;
-                    write!(w, "{}", if g.path.is_empty() { "(unreachable blob)" } else { &g.path })?;
+                    write!(
+                        w,
+                        "{}",
+                        if g.path.is_empty() {
+                            "(unreachable blob)"
+                        } else {
+                            &g.path
+                        }
+                    )?;
                     w.reset()?;
                     write!(w, ":{}:{}", g.line, g.column)?;
                     match (&g.commit, g.staged) {
@@ -91,12 +99,32 @@ fn render(findings: &[Finding], stats: &ScanStats, w: &mut dyn WriteColor) -> io
                             g.date.as_deref().unwrap_or("")
                         )?,
                         (None, true) => write!(w, "  staged")?,
-                        (None, false) => write!(w, "  blob {} (no ref reaches it)", &g.blob[..g.blob.len().min(12)])?,
+                        (None, false) => write!(
+                            w,
+                            "  blob {} (no ref reaches it)",
+                            &g.blob[..g.blob.len().min(12)]
+                        )?,
                     }
-                    w.set_color(ColorSpec::new().set_fg(Some(if g.in_head { Color::Red } else { Color::Green })))?;
-                    writeln!(w, "  {}", if g.in_head { "[still in HEAD]" } else { "[not in HEAD]" })?;
+                    w.set_color(ColorSpec::new().set_fg(Some(if g.in_head {
+                        Color::Red
+                    } else {
+                        Color::Green
+                    })))?;
+                    writeln!(
+                        w,
+                        "  {}",
+                        if g.in_head {
+                            "[still in HEAD]"
+                        } else {
+                            "[not in HEAD]"
+                        }
+                    )?;
                     w.reset()?;
-                    writeln!(w, "            {}", shorten(g.snippet.trim(), SHOWN_SNIPPET))?;
+                    writeln!(
+                        w,
+                        "            {}",
+                        shorten(g.snippet.trim(), SHOWN_SNIPPET)
+                    )?;
                 }
             }
         }

@@ -82,7 +82,11 @@ impl Drop for FsSink<'_> {
 }
 
 /// Walks `source` and scans every file not `covered`, in parallel.
-pub(crate) fn collect_fs(engine: &Engine, source: &FsSource, covered: Option<Covered<'_>>) -> Result<Collected, fs::Error> {
+pub(crate) fn collect_fs(
+    engine: &Engine,
+    source: &FsSource,
+    covered: Option<Covered<'_>>,
+) -> Result<Collected, fs::Error> {
     let cache = ContentCache::default();
     let shared = Mutex::new(Collected::default());
     source.walk(|| FsSink {

@@ -57,11 +57,18 @@ impl Worker<'_> {
     fn scan(&mut self, index: usize, id: &ObjectId, path: &str) -> Scanned {
         let skipped = |reason: String| {
             tracing::warn!(blob = %id, path, "skipped: {reason}");
-            Scanned::Skipped(Skipped { path: path.to_string(), reason: format!("blob {id}: {reason}") })
+            Scanned::Skipped(Skipped {
+                path: path.to_string(),
+                reason: format!("blob {id}: {reason}"),
+            })
         };
         match self.repo.find_header(*id) {
             Ok(h) if h.size() > self.max => {
-                return skipped(format!("too large ({} bytes > --max-file-size {})", h.size(), self.max))
+                return skipped(format!(
+                    "too large ({} bytes > --max-file-size {})",
+                    h.size(),
+                    self.max
+                ))
             }
             Ok(_) => {}
             Err(e) => return skipped(format!("cannot read: {e}")),
@@ -87,7 +94,11 @@ impl Worker<'_> {
 /// # Errors
 /// When the repository's refs or commits cannot be listed, a revision does
 /// not resolve, or the work-tree walk cannot start.
-pub fn scan_git(engine: &Engine, source: &GitSource, options: &GitScanOptions<'_>) -> anyhow::Result<ScanOutcome> {
+pub fn scan_git(
+    engine: &Engine,
+    source: &GitSource,
+    options: &GitScanOptions<'_>,
+) -> anyhow::Result<ScanOutcome> {
     let started = Instant::now();
 
     // 1. What to scan, and where each blob was introduced.
@@ -96,7 +107,9 @@ pub fn scan_git(engine: &Engine, source: &GitSource, options: &GitScanOptions<'_
 
     // 2. Every unique blob, once, in parallel.
     let scan_started = Instant::now();
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(options.threads).build()?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(options.threads)
+        .build()?;
     let max = source.max_blob_size();
     let results: Vec<Scanned> = pool.install(|| {
         inventory
@@ -104,9 +117,18 @@ pub fn scan_git(engine: &Engine, source: &GitSource, options: &GitScanOptions<'_
             .par_iter()
             .enumerate()
             .map_init(
-                || Worker { repo: source.thread_local(), buf: Vec::new(), scanner: BlobScanner::new(engine), max },
+                || Worker {
+                    repo: source.thread_local(),
+                    buf: Vec::new(),
+                    scanner: BlobScanner::new(engine),
+                    max,
+                },
                 |w, (i, entry)| {
-                    let path = entry.appearances.first().map(|a| a.path.to_string()).unwrap_or_default();
+                    let path = entry
+                        .appearances
+                        .first()
+                        .map(|a| a.path.to_string())
+                        .unwrap_or_default();
                     w.scan(i, &entry.id, &path)
                 },
             )
@@ -207,7 +229,11 @@ pub fn scan_git(engine: &Engine, source: &GitSource, options: &GitScanOptions<'_
 /// A git location is `in_head` when HEAD's blob at its path is one of the
 /// blobs that hold this finding's secret: the secret is still there today.
 fn mark_in_head(findings: &mut [Finding], inventory: &Inventory) {
-    let head: HashMap<&[u8], String> = inventory.head.iter().map(|(p, id)| (p.as_slice(), id.to_string())).collect();
+    let head: HashMap<&[u8], String> = inventory
+        .head
+        .iter()
+        .map(|(p, id)| (p.as_slice(), id.to_string()))
+        .collect();
     for f in findings {
         let blobs: HashSet<String> = f
             .locations
@@ -219,7 +245,9 @@ fn mark_in_head(findings: &mut [Finding], inventory: &Inventory) {
             .collect();
         for l in &mut f.locations {
             if let Location::Git(g) = l {
-                g.in_head = head.get(g.path.as_bytes()).is_some_and(|b| blobs.contains(b));
+                g.in_head = head
+                    .get(g.path.as_bytes())
+                    .is_some_and(|b| blobs.contains(b));
             }
         }
     }

@@ -151,4 +151,3 @@ fn found_secret(blob: &[u8], m: &Match) -> FoundSecret {
         snippet: snippet(blob, m.secret.clone()),
     }
 }
-

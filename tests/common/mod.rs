@@ -78,3 +78,74 @@ pub fn token(seed: u64, len: usize, alphabet: &[u8]) -> String {
 
 /// Letters and digits.
 pub const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+/// A real git repository in a temporary directory, driven by the `git` CLI
+/// with fixed identities and dates and no user or system configuration.
+pub struct GitFixture {
+    pub dir: tempfile::TempDir,
+    tick: u64,
+}
+
+impl GitFixture {
+    /// `git init` with `main` as the default branch.
+    pub fn new() -> GitFixture {
+        let f = GitFixture {
+            dir: tempfile::tempdir().expect("tempdir"),
+            tick: 0,
+        };
+        f.git(&["init", "-q", "-b", "main"]);
+        f
+    }
+
+    /// The repository root.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The repository root as UTF-8.
+    pub fn root(&self) -> &str {
+        self.dir.path().to_str().expect("utf-8 temp path")
+    }
+
+    /// Runs git and returns its trimmed stdout; panics on failure.
+    pub fn git(&self, args: &[&str]) -> String {
+        let out = Command::new("git")
+            .args(args)
+            .current_dir(self.dir.path())
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_AUTHOR_NAME", "Ada Lovelace")
+            .env("GIT_AUTHOR_EMAIL", "ada@example.org")
+            .env("GIT_COMMITTER_NAME", "Ada Lovelace")
+            .env("GIT_COMMITTER_EMAIL", "ada@example.org")
+            .env(
+                "GIT_AUTHOR_DATE",
+                format!("2024-03-0{}T10:00:00+01:00", 1 + self.tick % 9),
+            )
+            .env(
+                "GIT_COMMITTER_DATE",
+                format!("2024-03-0{}T10:00:00+01:00", 1 + self.tick % 9),
+            )
+            .output()
+            .expect("git runs");
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// Writes a file (relative path) in the work tree.
+    pub fn write(&self, rel: &str, contents: impl AsRef<[u8]>) {
+        write(self.dir.path(), rel, contents);
+    }
+
+    /// Stages everything and commits; returns the new commit id.
+    pub fn commit(&mut self, message: &str) -> String {
+        self.tick += 1;
+        self.git(&["add", "-A"]);
+        self.git(&["commit", "-q", "--allow-empty", "-m", message]);
+        self.git(&["rev-parse", "HEAD"])
+    }
+}

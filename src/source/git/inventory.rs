@@ -64,9 +64,19 @@ pub struct Inventory {
 }
 
 /// Builds the inventory for `selection`.
-pub fn build(repo: &gix::Repository, selection: &Selection, all_objects: bool) -> Result<Inventory, Error> {
+pub fn build(
+    repo: &gix::Repository,
+    selection: &Selection,
+    all_objects: bool,
+) -> Result<Inventory, Error> {
     let started = Instant::now();
-    let mut w = Walker { repo, inv: Inventory::default(), seen_trees: HashSet::new(), seen_pairs: HashSet::new(), buf: Vec::new() };
+    let mut w = Walker {
+        repo,
+        inv: Inventory::default(),
+        seen_trees: HashSet::new(),
+        seen_pairs: HashSet::new(),
+        buf: Vec::new(),
+    };
     w.inv.head = head_tree(repo, &mut w.inv.skipped);
 
     if *selection == Selection::Staged {
@@ -81,7 +91,9 @@ pub fn build(repo: &gix::Repository, selection: &Selection, all_objects: bool) -
             }
         }
         for id in order.commits {
-            let Some(tree) = w.commit_tree(&id) else { continue };
+            let Some(tree) = w.commit_tree(&id) else {
+                continue;
+            };
             let idx = w.inv.commits.len() as u32;
             w.inv.commits.push(id);
             w.traverse(tree, &mut BString::default(), Some(Origin::Commit(idx)));
@@ -114,7 +126,12 @@ impl Walker<'_> {
     }
 
     fn commit_tree(&mut self, id: &ObjectId) -> Option<ObjectId> {
-        match self.repo.find_commit(*id).map_err(|e| e.to_string()).and_then(|c| c.tree_id().map(|t| t.detach()).map_err(|e| e.to_string())) {
+        match self
+            .repo
+            .find_commit(*id)
+            .map_err(|e| e.to_string())
+            .and_then(|c| c.tree_id().map(|t| t.detach()).map_err(|e| e.to_string()))
+        {
             Ok(t) => Some(t),
             Err(e) => {
                 self.skip(String::new(), format!("commit {id}: cannot read: {e}"));
@@ -131,10 +148,16 @@ impl Walker<'_> {
         let Some(origin) = origin else { return };
         let blobs = &mut self.inv.blobs;
         let i = *self.inv.by_id.entry(id).or_insert_with(|| {
-            blobs.push(BlobEntry { id, appearances: Vec::new() });
+            blobs.push(BlobEntry {
+                id,
+                appearances: Vec::new(),
+            });
             blobs.len() - 1
         });
-        self.inv.blobs[i].appearances.push(Appearance { path: path.into(), origin });
+        self.inv.blobs[i].appearances.push(Appearance {
+            path: path.into(),
+            origin,
+        });
     }
 
     /// Visits `tree` at `prefix`, unless that (tree, path) was visited before.
@@ -143,14 +166,19 @@ impl Walker<'_> {
             return;
         }
         self.inv.trees_read += 1;
-        let entries: Vec<(gix::objs::tree::EntryMode, BString, ObjectId)> = match self.repo.objects.find_tree(&tree, &mut self.buf) {
-            Ok(t) => t.entries.iter().map(|e| (e.mode, e.filename.to_owned(), e.oid.to_owned())).collect(),
-            Err(e) => {
-                let path = prefix.to_string();
-                self.skip(path, format!("tree {tree}: cannot read: {e}"));
-                return;
-            }
-        };
+        let entries: Vec<(gix::objs::tree::EntryMode, BString, ObjectId)> =
+            match self.repo.objects.find_tree(&tree, &mut self.buf) {
+                Ok(t) => t
+                    .entries
+                    .iter()
+                    .map(|e| (e.mode, e.filename.to_owned(), e.oid.to_owned()))
+                    .collect(),
+                Err(e) => {
+                    let path = prefix.to_string();
+                    self.skip(path, format!("tree {tree}: cannot read: {e}"));
+                    return;
+                }
+            };
         let base = prefix.len();
         for (mode, name, oid) in entries {
             if base > 0 {
@@ -170,13 +198,15 @@ impl Walker<'_> {
 
     /// Index entries that differ from HEAD.
     fn staged(&mut self) -> Result<(), Error> {
-        let index = self
-            .repo
-            .open_index()
-            .map_err(|e| Error::Read { action: "cannot read the index", message: e.to_string() })?;
+        let index = self.repo.open_index().map_err(|e| Error::Read {
+            action: "cannot read the index",
+            message: e.to_string(),
+        })?;
         for entry in index.entries() {
             let path = entry.path(&index);
-            if entry.stage_raw() != 0 || !entry.mode.is_submodule() && self.inv.head.get(path) == Some(&entry.id) {
+            if entry.stage_raw() != 0
+                || !entry.mode.is_submodule() && self.inv.head.get(path) == Some(&entry.id)
+            {
                 continue;
             }
             if entry.mode.is_submodule() || entry.mode == gix::index::entry::Mode::SYMLINK {
@@ -191,7 +221,12 @@ impl Walker<'_> {
     fn unreachable(&mut self) {
         let ids = match self.repo.objects.iter() {
             Ok(iter) => iter,
-            Err(e) => return self.skip(String::new(), format!("cannot list the object database: {e}")),
+            Err(e) => {
+                return self.skip(
+                    String::new(),
+                    format!("cannot list the object database: {e}"),
+                )
+            }
         };
         let mut seen: HashSet<ObjectId> = HashSet::new();
         for id in ids {
@@ -220,7 +255,9 @@ impl Walker<'_> {
 /// Path → blob for every blob in HEAD's tree.
 fn head_tree(repo: &gix::Repository, skipped: &mut Vec<Skipped>) -> HashMap<BString, ObjectId> {
     let mut out = HashMap::new();
-    let Ok(tree) = repo.head_tree_id() else { return out };
+    let Ok(tree) = repo.head_tree_id() else {
+        return out;
+    };
     let mut stack = vec![(tree.detach(), BString::default())];
     let mut buf = Vec::new();
     while let Some((tree, prefix)) = stack.pop() {
@@ -239,7 +276,10 @@ fn head_tree(repo: &gix::Repository, skipped: &mut Vec<Skipped>) -> HashMap<BStr
                     }
                 }
             }
-            Err(e) => skipped.push(Skipped { path: prefix.to_string(), reason: format!("HEAD tree {tree}: {e}") }),
+            Err(e) => skipped.push(Skipped {
+                path: prefix.to_string(),
+                reason: format!("HEAD tree {tree}: {e}"),
+            }),
         }
     }
     out
@@ -252,13 +292,20 @@ fn tips_and_hidden(
     skipped: &mut Vec<Skipped>,
 ) -> Result<(Vec<ObjectId>, Vec<ObjectId>), Error> {
     let resolve = |spec: &str| -> Result<ObjectId, Error> {
-        let id = repo
-            .rev_parse_single(spec)
-            .map_err(|e| Error::Revision { spec: spec.to_string(), message: e.to_string() })?;
+        let id = repo.rev_parse_single(spec).map_err(|e| Error::Revision {
+            spec: spec.to_string(),
+            message: e.to_string(),
+        })?;
         let commit = id
             .object()
-            .and_then(|o| o.peel_to_kind(gix::object::Kind::Commit).map_err(Into::into))
-            .map_err(|e| Error::Revision { spec: spec.to_string(), message: e.to_string() })?;
+            .and_then(|o| {
+                o.peel_to_kind(gix::object::Kind::Commit)
+                    .map_err(Into::into)
+            })
+            .map_err(|e| Error::Revision {
+                spec: spec.to_string(),
+                message: e.to_string(),
+            })?;
         Ok(commit.id)
     };
     Ok(match selection {
@@ -271,15 +318,27 @@ fn tips_and_hidden(
 }
 
 /// Every commit a ref (or a detached HEAD) points to, tags peeled.
-fn all_ref_tips(repo: &gix::Repository, skipped: &mut Vec<Skipped>) -> Result<Vec<ObjectId>, Error> {
-    let refs = repo.references().map_err(|e| Error::Read { action: "cannot list refs", message: e.to_string() })?;
-    let iter = refs.all().map_err(|e| Error::Read { action: "cannot list refs", message: e.to_string() })?;
+fn all_ref_tips(
+    repo: &gix::Repository,
+    skipped: &mut Vec<Skipped>,
+) -> Result<Vec<ObjectId>, Error> {
+    let refs = repo.references().map_err(|e| Error::Read {
+        action: "cannot list refs",
+        message: e.to_string(),
+    })?;
+    let iter = refs.all().map_err(|e| Error::Read {
+        action: "cannot list refs",
+        message: e.to_string(),
+    })?;
     let mut tips = Vec::new();
     for r in iter {
         let mut r = match r {
             Ok(r) => r,
             Err(e) => {
-                skipped.push(Skipped { path: String::new(), reason: format!("unreadable ref: {e}") });
+                skipped.push(Skipped {
+                    path: String::new(),
+                    reason: format!("unreadable ref: {e}"),
+                });
                 continue;
             }
         };
@@ -287,10 +346,19 @@ fn all_ref_tips(repo: &gix::Repository, skipped: &mut Vec<Skipped>) -> Result<Ve
         match r.peel_to_id() {
             Ok(id) => match repo.find_header(id.detach()) {
                 Ok(h) if h.kind() == gix::object::Kind::Commit => tips.push(id.detach()),
-                Ok(h) => skipped.push(Skipped { path: name, reason: format!("ref points to a {}, not a commit", h.kind()) }),
-                Err(e) => skipped.push(Skipped { path: name, reason: format!("ref target unreadable: {e}") }),
+                Ok(h) => skipped.push(Skipped {
+                    path: name,
+                    reason: format!("ref points to a {}, not a commit", h.kind()),
+                }),
+                Err(e) => skipped.push(Skipped {
+                    path: name,
+                    reason: format!("ref target unreadable: {e}"),
+                }),
             },
-            Err(e) => skipped.push(Skipped { path: name, reason: format!("cannot peel ref: {e}") }),
+            Err(e) => skipped.push(Skipped {
+                path: name,
+                reason: format!("cannot peel ref: {e}"),
+            }),
         }
     }
     if let Ok(head) = repo.head_id() {
@@ -317,13 +385,19 @@ fn parents_first(
     skipped: &mut Vec<Skipped>,
 ) -> Result<Order, Error> {
     if tips.is_empty() {
-        return Ok(Order { commits: Vec::new(), boundary: Vec::new() });
+        return Ok(Order {
+            commits: Vec::new(),
+            boundary: Vec::new(),
+        });
     }
     let walk = repo
         .rev_walk(tips.iter().copied())
         .with_hidden(hidden.iter().copied())
         .all()
-        .map_err(|e| Error::Read { action: "cannot walk commits", message: e.to_string() })?;
+        .map_err(|e| Error::Read {
+            action: "cannot walk commits",
+            message: e.to_string(),
+        })?;
     let mut parents: HashMap<ObjectId, Vec<ObjectId>> = HashMap::new();
     let mut found = Vec::new();
     for info in walk {
@@ -333,7 +407,10 @@ fn parents_first(
                 parents.insert(info.id, info.parent_ids.iter().copied().collect());
             }
             Err(e) => {
-                skipped.push(Skipped { path: String::new(), reason: format!("commit walk stopped early: {e}") });
+                skipped.push(Skipped {
+                    path: String::new(),
+                    reason: format!("commit walk stopped early: {e}"),
+                });
                 break;
             }
         }

@@ -77,7 +77,11 @@ pub struct GitSourceBuilder {
 
 impl Default for GitSourceBuilder {
     fn default() -> Self {
-        GitSourceBuilder { selection: Selection::AllRefs, all_objects: false, max_blob_size: 25 << 20 }
+        GitSourceBuilder {
+            selection: Selection::AllRefs,
+            all_objects: false,
+            max_blob_size: 25 << 20,
+        }
     }
 }
 
@@ -113,8 +117,15 @@ impl GitSourceBuilder {
     /// [`Error::Open`] when `path` is not a repository.
     pub fn build(&self, path: &Path) -> Result<GitSource, Error> {
         let repo = gix::ThreadSafeRepository::open_opts(path, gix::open::Options::isolated())
-            .map_err(|e| Error::Open { path: path.to_path_buf(), message: e.to_string() })?;
-        Ok(GitSource { repo, path: path.to_path_buf(), options: self.clone() })
+            .map_err(|e| Error::Open {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            })?;
+        Ok(GitSource {
+            repo,
+            path: path.to_path_buf(),
+            options: self.clone(),
+        })
     }
 }
 
@@ -155,7 +166,11 @@ impl GitSource {
     /// When refs cannot be listed or a revision does not resolve; a broken
     /// object inside history is recorded in [`Inventory::skipped`] instead.
     pub fn inventory(&self) -> Result<Inventory, Error> {
-        inventory::build(&self.thread_local(), &self.options.selection, self.options.all_objects)
+        inventory::build(
+            &self.thread_local(),
+            &self.options.selection,
+            self.options.all_objects,
+        )
     }
 
     /// Commit metadata for reports, read on demand.
@@ -168,5 +183,7 @@ impl GitSource {
 /// or the layout of a bare repository).
 pub fn is_repository_root(path: &Path) -> bool {
     path.join(".git").exists()
-        || (path.join("HEAD").is_file() && path.join("objects").is_dir() && path.join("refs").is_dir())
+        || (path.join("HEAD").is_file()
+            && path.join("objects").is_dir()
+            && path.join("refs").is_dir())
 }

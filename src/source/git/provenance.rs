@@ -28,13 +28,18 @@ pub struct Provenance {
 
 impl std::fmt::Debug for Provenance {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Provenance").field("cached", &self.cache.len()).finish()
+        f.debug_struct("Provenance")
+            .field("cached", &self.cache.len())
+            .finish()
     }
 }
 
 impl Provenance {
     pub(super) fn new(repo: gix::Repository) -> Provenance {
-        Provenance { repo, cache: HashMap::new() }
+        Provenance {
+            repo,
+            cache: HashMap::new(),
+        }
     }
 
     /// The metadata of commit `id`; fields that cannot be read are empty.
@@ -54,7 +59,9 @@ impl Provenance {
                 info.author = author.name.to_string();
                 info.email = author.email.to_string();
                 if let Ok(time) = author.time() {
-                    info.date = time.format(gix::date::time::format::ISO8601_STRICT).unwrap_or_default();
+                    info.date = time
+                        .format(gix::date::time::format::ISO8601_STRICT)
+                        .unwrap_or_default();
                 }
             }
             if let Ok(message) = commit.message() {
