@@ -90,10 +90,12 @@ fn one_secret_in_many_files_and_commits_is_one_finding_with_every_location() {
         })
         .collect();
     got.sort();
+    // c3 only moved the line down: a line already present in the previous
+    // version is not introduced again (as a diff shows it), and HEAD's a.env
+    // still holds the secret, so the c1 location is in_head.
+    let _ = c3;
     let mut want = vec![
-        // HEAD's a.env still holds the secret (on another line): in_head.
         ("a.env".to_string(), c1, 1, true),
-        ("a.env".to_string(), c3, 2, true),
         ("b/b.env".to_string(), c2.clone(), 1, true),
         ("c.py".to_string(), c2, 3, true),
     ];

@@ -189,12 +189,52 @@ impl Engine {
     /// regex over its windows; allocates only for surviving matches with
     /// parts and when scratch buffers grow.
     pub fn scan(&self, blob: &[u8], scratch: &mut Scratch, out: &mut Vec<Match>) {
+        self.scan_impl(blob, None, scratch, out);
+    }
+
+    /// Like [`Engine::scan`], but reports only matches whose secret overlaps
+    /// one of `ranges` (sorted, non-overlapping byte ranges of `blob`), and
+    /// runs the keyword pass only over the ranges. Regex windows still see
+    /// the bytes around a range, and line numbers are those of the whole blob.
+    ///
+    /// This is how a new version of a file is scanned for what changed: a
+    /// keyword must lie in a range, so callers include a line of context
+    /// before each changed run.
+    pub fn scan_ranges(
+        &self,
+        blob: &[u8],
+        ranges: &[Range<usize>],
+        scratch: &mut Scratch,
+        out: &mut Vec<Match>,
+    ) {
+        self.scan_impl(blob, Some(ranges), scratch, out);
+    }
+
+    fn scan_impl(
+        &self,
+        blob: &[u8],
+        ranges: Option<&[Range<usize>]>,
+        scratch: &mut Scratch,
+        out: &mut Vec<Match>,
+    ) {
         out.clear();
         let detectors = self.detectors.as_slice();
         if self.use_prefilter {
             let mut hits = std::mem::take(&mut scratch.hits);
             hits.clear();
-            self.prefilter.find(blob, &mut hits);
+            match ranges {
+                None => self.prefilter.find(blob, &mut hits),
+                Some(ranges) => {
+                    for r in ranges {
+                        let start = hits.len();
+                        self.prefilter.find(&blob[r.clone()], &mut hits);
+                        for h in &mut hits[start..] {
+                            h.start += r.start;
+                            h.end += r.start;
+                        }
+                    }
+                }
+            }
             if !hits.is_empty() {
                 hits.sort_unstable();
                 for group in hits.chunk_by(|a, b| a.detector == b.detector) {
@@ -209,6 +249,9 @@ impl Engine {
                 let rs = regex_scratch(&mut scratch.regex[d], det);
                 self.scan_windows(blob, d, None, rs, out);
             }
+        }
+        if let Some(ranges) = ranges {
+            out.retain(|m| touches(ranges, &m.secret));
         }
         if out.is_empty() {
             return;
@@ -440,6 +483,14 @@ fn contains_keyword(hay: &[u8], keywords: &[String]) -> bool {
         let k = k.as_bytes();
         k.len() <= hay.len() && hay.windows(k.len()).any(|w| w.eq_ignore_ascii_case(k))
     })
+}
+
+/// Whether `span` overlaps one of the sorted, disjoint `ranges`.
+fn touches(ranges: &[Range<usize>], span: &Range<usize>) -> bool {
+    let i = ranges.partition_point(|r| r.end <= span.start);
+    ranges
+        .get(i)
+        .is_some_and(|r| r.start < span.end.max(span.start + 1))
 }
 
 /// Bytes between two spans (0 when they touch or overlap).

@@ -10,6 +10,7 @@ mod fs;
 mod git;
 
 pub use fs::scan_fs;
+pub(crate) use git::per_thread;
 pub use git::{scan_git, GitScanOptions};
 
 use std::{
@@ -52,6 +53,9 @@ pub struct GitStats {
     pub trees_read: u64,
     /// Unique blobs selected for scanning.
     pub unique_blobs: u64,
+    /// Bytes of new lines (relative to each blob's previous version) that
+    /// went through the engine.
+    pub bytes_new: u64,
     /// Phase 1: working out what to scan and where it was introduced.
     pub enumerate_ms: u64,
     /// Phase 2: reading and scanning blobs.
@@ -124,6 +128,21 @@ impl<'e> BlobScanner<'e> {
     pub fn scan(&mut self, bytes: &[u8]) -> Option<Arc<[FoundSecret]>> {
         self.engine
             .scan(bytes, &mut self.scratch, &mut self.matches);
+        self.owned(bytes)
+    }
+
+    /// Like [`BlobScanner::scan`], for secrets overlapping `ranges` only.
+    pub fn scan_ranges(
+        &mut self,
+        bytes: &[u8],
+        ranges: &[std::ops::Range<usize>],
+    ) -> Option<Arc<[FoundSecret]>> {
+        self.engine
+            .scan_ranges(bytes, ranges, &mut self.scratch, &mut self.matches);
+        self.owned(bytes)
+    }
+
+    fn owned(&self, bytes: &[u8]) -> Option<Arc<[FoundSecret]>> {
         if self.matches.is_empty() {
             return None;
         }

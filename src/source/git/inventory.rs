@@ -1,16 +1,20 @@
 //! Phase 1 of a git scan: which blobs to read, and where each appears.
 //!
-//! Commits are walked parents-first, and each commit's tree is traversed
-//! skipping every (tree, path) already traversed: an unchanged directory is
-//! never decoded twice. The first commit to reach a (blob, path) pair is the
-//! commit that introduced that blob at that path.
+//! Commits are walked parents-first, and each commit's tree is compared with
+//! its first parent's: only directories that changed are decoded. The first
+//! commit to bring a (blob, path) pair is the commit that introduced that
+//! blob at that path, and the blob the path held in the parent is its *base*:
+//! the scan phase reads only what is new relative to it.
 
 use std::{
     collections::{HashMap, HashSet},
+    sync::Arc,
     time::Instant,
 };
 
-use gix::{bstr::BString, prelude::FindExt, ObjectId};
+use rayon::prelude::*;
+
+use gix::{bstr::BString, objs::tree::EntryMode, prelude::FindExt, ObjectId};
 
 use super::{Error, Selection};
 use crate::source::Skipped;
@@ -40,6 +44,9 @@ pub struct Appearance {
 pub struct BlobEntry {
     /// The blob's id.
     pub id: ObjectId,
+    /// The blob its first path held in the parent commit (or HEAD, for a
+    /// staged blob): lines already there were scanned with that blob.
+    pub base: Option<ObjectId>,
     /// Every (path, introducing commit) pair.
     pub appearances: Vec<Appearance>,
 }
@@ -59,13 +66,17 @@ pub struct Inventory {
     pub skipped: Vec<Skipped>,
     /// Wall time of phase 1.
     pub duration_ms: u64,
-    /// Distinct trees decoded.
+    /// Trees decoded.
     pub trees_read: u64,
 }
 
-/// Builds the inventory for `selection`.
+/// Builds the inventory for `selection`. Commit diffs run on `threads`
+/// workers, each with a repository handle from `make_repo`; they are then
+/// applied in parents-first order, so the result does not depend on timing.
 pub fn build(
     repo: &gix::Repository,
+    make_repo: &(dyn Fn() -> gix::Repository + Sync),
+    threads: usize,
     selection: &Selection,
     all_objects: bool,
 ) -> Result<Inventory, Error> {
@@ -73,9 +84,7 @@ pub fn build(
     let mut w = Walker {
         repo,
         inv: Inventory::default(),
-        seen_trees: HashSet::new(),
-        seen_pairs: HashSet::new(),
-        buf: Vec::new(),
+        seen_pairs: Default::default(),
     };
     w.inv.head = head_tree(repo, &mut w.inv.skipped);
 
@@ -84,19 +93,35 @@ pub fn build(
     } else {
         let (tips, hidden) = tips_and_hidden(repo, selection, &mut w.inv.skipped)?;
         let order = parents_first(repo, &tips, &hidden, &mut w.inv.skipped)?;
-        // Trees of excluded parents are already known: mark, don't record.
-        for boundary in &order.boundary {
-            if let Some(tree) = w.commit_tree(boundary) {
-                w.traverse(tree, &mut BString::default(), None);
-            }
-        }
-        for id in order.commits {
-            let Some(tree) = w.commit_tree(&id) else {
-                continue;
-            };
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("lh-diff-{i}"))
+            .build()
+            .map_err(|e| Error::Read {
+                action: "cannot start worker threads",
+                message: e.to_string(),
+            })?;
+        // One differ per pool thread, so its tree cache stays warm.
+        let differs: Vec<std::sync::Mutex<Differ>> = (0..pool.current_num_threads())
+            .map(|_| std::sync::Mutex::new(Differ::new(make_repo())))
+            .collect();
+        let diffs: Vec<CommitDiff> = pool.install(|| {
+            order
+                .commits
+                .par_iter()
+                .map(|&(commit, parent)| {
+                    crate::scan::per_thread(&differs).commit_diff(commit, parent)
+                })
+                .collect()
+        });
+        for (diff, (commit, _)) in diffs.into_iter().zip(order.commits) {
+            w.inv.trees_read += diff.trees_read;
+            w.inv.skipped.extend(diff.skipped);
             let idx = w.inv.commits.len() as u32;
-            w.inv.commits.push(id);
-            w.traverse(tree, &mut BString::default(), Some(Origin::Commit(idx)));
+            w.inv.commits.push(commit);
+            for c in diff.changes {
+                w.record(c.blob, &c.path, Origin::Commit(idx), c.base);
+            }
         }
     }
     if all_objects {
@@ -107,12 +132,157 @@ pub fn build(
     Ok(inv)
 }
 
+/// A blob a commit brings at a path, and what the path held before.
+struct Change {
+    path: BString,
+    blob: ObjectId,
+    base: Option<ObjectId>,
+}
+
+/// One commit compared with its first parent.
+#[derive(Default)]
+struct CommitDiff {
+    changes: Vec<Change>,
+    skipped: Vec<Skipped>,
+    trees_read: u64,
+}
+
+type Entries = Arc<[(EntryMode, BString, ObjectId)]>;
+
+/// Decoded trees kept per worker: a child commit's diff usually needs the
+/// trees its parent's diff just decoded.
+const TREE_CACHE_ENTRIES: usize = 8192;
+
+/// Per-worker state for commit diffs.
+struct Differ {
+    repo: gix::Repository,
+    buf: Vec<u8>,
+    trees: rustc_hash::FxHashMap<ObjectId, Entries>,
+}
+
+impl Differ {
+    fn new(repo: gix::Repository) -> Differ {
+        Differ {
+            repo,
+            buf: Vec::new(),
+            trees: Default::default(),
+        }
+    }
+
+    fn commit_tree(&mut self, id: ObjectId, out: &mut CommitDiff) -> Option<ObjectId> {
+        let tree = self
+            .repo
+            .find_commit(id)
+            .map_err(|e| e.to_string())
+            .and_then(|c| c.tree_id().map(|t| t.detach()).map_err(|e| e.to_string()));
+        match tree {
+            Ok(t) => Some(t),
+            Err(e) => {
+                out.skipped.push(Skipped {
+                    path: String::new(),
+                    reason: format!("commit {id}: cannot read: {e}"),
+                });
+                None
+            }
+        }
+    }
+
+    fn commit_diff(&mut self, commit: ObjectId, parent: Option<ObjectId>) -> CommitDiff {
+        let mut out = CommitDiff::default();
+        let Some(tree) = self.commit_tree(commit, &mut out) else {
+            return out;
+        };
+        let base = parent.and_then(|p| self.commit_tree(p, &mut out));
+        self.diff(base, tree, &mut BString::default(), &mut out);
+        out
+    }
+
+    /// The entries of a tree, from the cache or decoded.
+    fn entries(
+        &mut self,
+        tree: ObjectId,
+        prefix: &BString,
+        out: &mut CommitDiff,
+    ) -> Option<Entries> {
+        if let Some(e) = self.trees.get(&tree) {
+            return Some(e.clone());
+        }
+        out.trees_read += 1;
+        let entries: Entries = match self.repo.objects.find_tree(&tree, &mut self.buf) {
+            Ok(t) => t
+                .entries
+                .iter()
+                .map(|e| (e.mode, e.filename.to_owned(), e.oid.to_owned()))
+                .collect(),
+            Err(e) => {
+                out.skipped.push(Skipped {
+                    path: prefix.to_string(),
+                    reason: format!("tree {tree}: cannot read: {e}"),
+                });
+                return None;
+            }
+        };
+        if self.trees.len() >= TREE_CACHE_ENTRIES {
+            self.trees.clear();
+        }
+        self.trees.insert(tree, entries.clone());
+        Some(entries)
+    }
+
+    /// Collects every blob of `new` at `prefix` that `old` (the parent's
+    /// tree at the same path) does not hold, descending only into changed trees.
+    fn diff(
+        &mut self,
+        old: Option<ObjectId>,
+        new: ObjectId,
+        prefix: &mut BString,
+        out: &mut CommitDiff,
+    ) {
+        if old == Some(new) {
+            return;
+        }
+        let Some(new_entries) = self.entries(new, prefix, out) else {
+            return;
+        };
+        let old_entries = old.and_then(|o| self.entries(o, prefix, out));
+        let old_entries: rustc_hash::FxHashMap<&[u8], (EntryMode, ObjectId)> = old_entries
+            .as_deref()
+            .unwrap_or(&[])
+            .iter()
+            .map(|(m, n, o)| (n.as_slice(), (*m, *o)))
+            .collect();
+        let base_len = prefix.len();
+        for (mode, name, oid) in new_entries.iter() {
+            let before = old_entries.get(name.as_slice()).copied();
+            if before.is_some_and(|(m, o)| o == *oid && m == *mode) {
+                continue;
+            }
+            if base_len > 0 {
+                prefix.push(b'/');
+            }
+            prefix.extend_from_slice(name);
+            if mode.is_tree() {
+                let old_tree = before.filter(|(m, _)| m.is_tree()).map(|(_, o)| o);
+                self.diff(old_tree, *oid, prefix, out);
+            } else if mode.is_blob() {
+                let base = before.filter(|(m, _)| m.is_blob()).map(|(_, o)| o);
+                out.changes.push(Change {
+                    path: prefix.clone(),
+                    blob: *oid,
+                    base,
+                });
+            }
+            // Symlinks hold a path, gitlinks (submodules) a commit of another
+            // repository: neither is content of this one.
+            prefix.truncate(base_len);
+        }
+    }
+}
+
 struct Walker<'r> {
     repo: &'r gix::Repository,
     inv: Inventory,
-    seen_trees: HashSet<(ObjectId, u64)>,
-    seen_pairs: HashSet<(ObjectId, u64)>,
-    buf: Vec<u8>,
+    seen_pairs: rustc_hash::FxHashSet<(ObjectId, u64)>,
 }
 
 fn path_key(path: &[u8]) -> u64 {
@@ -125,31 +295,16 @@ impl Walker<'_> {
         self.inv.skipped.push(Skipped { path, reason });
     }
 
-    fn commit_tree(&mut self, id: &ObjectId) -> Option<ObjectId> {
-        match self
-            .repo
-            .find_commit(*id)
-            .map_err(|e| e.to_string())
-            .and_then(|c| c.tree_id().map(|t| t.detach()).map_err(|e| e.to_string()))
-        {
-            Ok(t) => Some(t),
-            Err(e) => {
-                self.skip(String::new(), format!("commit {id}: cannot read: {e}"));
-                None
-            }
-        }
-    }
-
-    /// Records a blob at a path; `origin == None` only marks it as known.
-    fn record(&mut self, id: ObjectId, path: &[u8], origin: Option<Origin>) {
+    /// Records a blob at a path, unless that pair was recorded before.
+    fn record(&mut self, id: ObjectId, path: &[u8], origin: Origin, base: Option<ObjectId>) {
         if !self.seen_pairs.insert((id, path_key(path))) {
             return;
         }
-        let Some(origin) = origin else { return };
         let blobs = &mut self.inv.blobs;
         let i = *self.inv.by_id.entry(id).or_insert_with(|| {
             blobs.push(BlobEntry {
                 id,
+                base,
                 appearances: Vec::new(),
             });
             blobs.len() - 1
@@ -158,42 +313,6 @@ impl Walker<'_> {
             path: path.into(),
             origin,
         });
-    }
-
-    /// Visits `tree` at `prefix`, unless that (tree, path) was visited before.
-    fn traverse(&mut self, tree: ObjectId, prefix: &mut BString, origin: Option<Origin>) {
-        if !self.seen_trees.insert((tree, path_key(prefix))) {
-            return;
-        }
-        self.inv.trees_read += 1;
-        let entries: Vec<(gix::objs::tree::EntryMode, BString, ObjectId)> =
-            match self.repo.objects.find_tree(&tree, &mut self.buf) {
-                Ok(t) => t
-                    .entries
-                    .iter()
-                    .map(|e| (e.mode, e.filename.to_owned(), e.oid.to_owned()))
-                    .collect(),
-                Err(e) => {
-                    let path = prefix.to_string();
-                    self.skip(path, format!("tree {tree}: cannot read: {e}"));
-                    return;
-                }
-            };
-        let base = prefix.len();
-        for (mode, name, oid) in entries {
-            if base > 0 {
-                prefix.push(b'/');
-            }
-            prefix.extend_from_slice(&name);
-            if mode.is_tree() {
-                self.traverse(oid, prefix, origin);
-            } else if mode.is_blob() {
-                self.record(oid, prefix, origin);
-            }
-            // Symlinks hold a path, gitlinks (submodules) a commit of another
-            // repository: neither is content of this one.
-            prefix.truncate(base);
-        }
     }
 
     /// Index entries that differ from HEAD.
@@ -212,7 +331,8 @@ impl Walker<'_> {
             if entry.mode.is_submodule() || entry.mode == gix::index::entry::Mode::SYMLINK {
                 continue;
             }
-            self.record(entry.id, path, Some(Origin::Staged));
+            let base = self.inv.head.get(path).copied();
+            self.record(entry.id, path, Origin::Staged, base);
         }
         Ok(())
     }
@@ -242,8 +362,7 @@ impl Walker<'_> {
             }
             match self.repo.find_header(id) {
                 Ok(h) if h.kind() == gix::object::Kind::Blob => {
-                    self.seen_pairs.remove(&(id, path_key(b"")));
-                    self.record(id, b"", Some(Origin::Unreachable));
+                    self.record(id, b"", Origin::Unreachable, None)
                 }
                 Ok(_) => {}
                 Err(e) => self.skip(String::new(), format!("object {id}: {e}")),
@@ -300,7 +419,6 @@ fn tips_and_hidden(
             .object()
             .and_then(|o| {
                 o.peel_to_kind(gix::object::Kind::Commit)
-                    .map_err(Into::into)
             })
             .map_err(|e| Error::Revision {
                 spec: spec.to_string(),
@@ -370,10 +488,10 @@ fn all_ref_tips(
 }
 
 struct Order {
-    /// Selected commits, every parent before its children.
-    commits: Vec<ObjectId>,
-    /// Parents of selected commits that are not selected (hidden side).
-    boundary: Vec<ObjectId>,
+    /// Selected commits, every parent before its children, each with the
+    /// first parent its tree is compared with (hidden-side parents included,
+    /// so a range scan sees only what the range introduced).
+    commits: Vec<(ObjectId, Option<ObjectId>)>,
 }
 
 /// Walks from `tips`, excluding what `hidden` reaches, and orders the
@@ -387,7 +505,6 @@ fn parents_first(
     if tips.is_empty() {
         return Ok(Order {
             commits: Vec::new(),
-            boundary: Vec::new(),
         });
     }
     let walk = repo
@@ -415,18 +532,12 @@ fn parents_first(
             }
         }
     }
-    let mut boundary: Vec<ObjectId> = parents
-        .values()
-        .flatten()
-        .filter(|p| !parents.contains_key(*p))
-        .copied()
-        .collect();
-    boundary.sort();
-    boundary.dedup();
-    if hidden.is_empty() {
-        // Parents missing from a full walk are shallow-clone cut-offs, not history to exclude.
-        boundary.clear();
-    }
+    let first_parent = |id: &ObjectId| -> Option<ObjectId> {
+        let p = *parents.get(id)?.first()?;
+        // A parent outside the walk is either hidden (compare with it) or cut
+        // off by a shallow clone (nothing to compare with).
+        (parents.contains_key(&p) || !hidden.is_empty() && repo.find_header(p).is_ok()).then_some(p)
+    };
 
     let mut done: HashSet<ObjectId> = HashSet::with_capacity(found.len());
     let mut commits = Vec::with_capacity(found.len());
@@ -434,7 +545,7 @@ fn parents_first(
         let mut stack = vec![(*start, false)];
         while let Some((id, expanded)) = stack.pop() {
             if expanded {
-                commits.push(id);
+                commits.push((id, first_parent(&id)));
                 continue;
             }
             if !done.insert(id) {
@@ -448,5 +559,5 @@ fn parents_first(
             }
         }
     }
-    Ok(Order { commits, boundary })
+    Ok(Order { commits })
 }

@@ -51,6 +51,10 @@ pub enum Error {
     },
 }
 
+/// Delta-base cache per thread: enough for the bases of a few hundred
+/// versions of large files.
+const PACK_CACHE_BYTES: usize = 32 << 20;
+
 /// Which part of history to scan.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum Selection {
@@ -153,21 +157,31 @@ impl GitSource {
         self.options.max_blob_size
     }
 
-    /// A repository handle for the current thread (object caches included).
+    /// A repository handle for the current thread, with its own caches: a
+    /// delta-base cache sized for walking whole histories (git stores each
+    /// file's newest version whole and older ones as deltas against it, so
+    /// bases are reused heavily), and a small decoded-object cache.
     pub fn thread_local(&self) -> gix::Repository {
         let mut repo = self.repo.to_thread_local();
+        repo.objects.set_pack_cache(|| {
+            Box::new(gix::odb::pack::cache::lru::MemoryCappedHashmap::new(
+                PACK_CACHE_BYTES,
+            ))
+        });
         repo.object_cache_size_if_unset(4 << 20);
         repo
     }
 
-    /// Phase 1: what to scan.
+    /// Phase 1: what to scan, with commit diffs on `threads` workers (0: one per core).
     ///
     /// # Errors
     /// When refs cannot be listed or a revision does not resolve; a broken
     /// object inside history is recorded in [`Inventory::skipped`] instead.
-    pub fn inventory(&self) -> Result<Inventory, Error> {
+    pub fn inventory(&self, threads: usize) -> Result<Inventory, Error> {
         inventory::build(
             &self.thread_local(),
+            &|| self.thread_local(),
+            threads,
             &self.options.selection,
             self.options.all_objects,
         )
@@ -179,11 +193,11 @@ impl GitSource {
     }
 }
 
-/// Whether `path` looks like the root of a git repository (a `.git` entry,
-/// or the layout of a bare repository).
+/// Whether `path` is the root of a git repository that opens (a working
+/// copy with its `.git`, or a bare repository). A directory with a broken or
+/// fake `.git` is not one, and is scanned as files instead.
 pub fn is_repository_root(path: &Path) -> bool {
-    path.join(".git").exists()
-        || (path.join("HEAD").is_file()
-            && path.join("objects").is_dir()
-            && path.join("refs").is_dir())
+    let looks_like_one = path.join(".git").exists()
+        || (path.join("HEAD").is_file() && path.join("objects").is_dir() && path.join("refs").is_dir());
+    looks_like_one && GitSourceBuilder::new().build(path).is_ok()
 }
