@@ -18,7 +18,7 @@ lh="$here/target/release/leakhound"
 timed() {  # timed NAME CMD...: prints NAME wall cpu rss_mb
   local name=$1; shift
   /usr/bin/time -f '%e %U %S %M' -o "$out/$name.time" "$@" >"$out/$name.stdout" 2>"$out/$name.stderr" || true
-  read -r wall user sys rss <"$out/$name.time" || true
+  read -r wall user sys rss < <(tail -n 1 "$out/$name.time") || true
   python3 -c "import sys; w,u,s,r=sys.argv[1:]; print(f'{\"$name\":12} {float(w):9.2f} {float(u)+float(s):9.2f} {int(r)/1024:9.1f}', end='')" "$wall" "$user" "$sys" "$rss"
 }
 

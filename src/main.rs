@@ -5,11 +5,6 @@ use std::process::ExitCode;
 use clap::Parser;
 use leakhound::cli::{self, Cli, Command};
 
-/// History scans allocate and free delta bases and line sets at a high rate
-/// from several threads; mimalloc's per-thread heaps keep that cheap.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose, cli.quiet);

@@ -105,22 +105,25 @@ pub fn build(
         let differs: Vec<std::sync::Mutex<Differ>> = (0..pool.current_num_threads())
             .map(|_| std::sync::Mutex::new(Differ::new(make_repo())))
             .collect();
-        let diffs: Vec<CommitDiff> = pool.install(|| {
-            order
-                .commits
-                .par_iter()
-                .map(|&(commit, parent)| {
-                    crate::scan::per_thread(&differs).commit_diff(commit, parent)
-                })
-                .collect()
-        });
-        for (diff, (commit, _)) in diffs.into_iter().zip(order.commits) {
-            w.inv.trees_read += diff.trees_read;
-            w.inv.skipped.extend(diff.skipped);
-            let idx = w.inv.commits.len() as u32;
-            w.inv.commits.push(commit);
-            for c in diff.changes {
-                w.record(c.blob, &c.path, Origin::Commit(idx), c.base);
+        // Diff in parallel, apply in order, a bounded chunk at a time so the
+        // pending diffs of a huge history never sit in memory all at once.
+        for chunk in order.commits.chunks(DIFF_CHUNK) {
+            let diffs: Vec<CommitDiff> = pool.install(|| {
+                chunk
+                    .par_iter()
+                    .map(|&(commit, parent)| {
+                        crate::scan::per_thread(&differs).commit_diff(commit, parent)
+                    })
+                    .collect()
+            });
+            for (diff, &(commit, _)) in diffs.into_iter().zip(chunk) {
+                w.inv.trees_read += diff.trees_read;
+                w.inv.skipped.extend(diff.skipped);
+                let idx = w.inv.commits.len() as u32;
+                w.inv.commits.push(commit);
+                for c in diff.changes {
+                    w.record(c.blob, &c.path, Origin::Commit(idx), c.base);
+                }
             }
         }
     }
@@ -131,6 +134,9 @@ pub fn build(
     inv.duration_ms = started.elapsed().as_millis() as u64;
     Ok(inv)
 }
+
+/// Commits diffed in parallel before their changes are applied in order.
+const DIFF_CHUNK: usize = 2048;
 
 /// A blob a commit brings at a path, and what the path held before.
 struct Change {
@@ -151,7 +157,7 @@ type Entries = Arc<[(EntryMode, BString, ObjectId)]>;
 
 /// Decoded trees kept per worker: a child commit's diff usually needs the
 /// trees its parent's diff just decoded.
-const TREE_CACHE_ENTRIES: usize = 8192;
+const TREE_CACHE_ENTRIES: usize = 2048;
 
 /// Per-worker state for commit diffs.
 struct Differ {
@@ -417,9 +423,7 @@ fn tips_and_hidden(
         })?;
         let commit = id
             .object()
-            .and_then(|o| {
-                o.peel_to_kind(gix::object::Kind::Commit)
-            })
+            .and_then(|o| o.peel_to_kind(gix::object::Kind::Commit))
             .map_err(|e| Error::Revision {
                 spec: spec.to_string(),
                 message: e.to_string(),

@@ -53,7 +53,7 @@ pub enum Error {
 
 /// Delta-base cache per thread: enough for the bases of a few hundred
 /// versions of large files.
-const PACK_CACHE_BYTES: usize = 32 << 20;
+const PACK_CACHE_BYTES: usize = 16 << 20;
 
 /// Which part of history to scan.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -198,6 +198,8 @@ impl GitSource {
 /// fake `.git` is not one, and is scanned as files instead.
 pub fn is_repository_root(path: &Path) -> bool {
     let looks_like_one = path.join(".git").exists()
-        || (path.join("HEAD").is_file() && path.join("objects").is_dir() && path.join("refs").is_dir());
+        || (path.join("HEAD").is_file()
+            && path.join("objects").is_dir()
+            && path.join("refs").is_dir());
     looks_like_one && GitSourceBuilder::new().build(path).is_ok()
 }
