@@ -321,3 +321,28 @@ fn a_corrupt_object_is_recorded_and_the_scan_goes_on() {
     );
     assert!(stderr.contains(&bad_blob), "the warning names the object");
 }
+
+#[test]
+fn submodules_are_gitlinks_and_orphan_branches_are_history() {
+    let mut sub = GitFixture::new();
+    let in_sub = gh(17);
+    sub.write("sub.env", format!("T={in_sub}\n"));
+    sub.commit("sub");
+
+    let mut repo = GitFixture::new();
+    repo.write("README.md", "x\n");
+    repo.commit("initial");
+    let url = format!("file://{}", sub.root());
+    repo.git(&["-c", "protocol.file.allow=always", "submodule", "add", "-q", &url, "vendor/sub"]);
+    repo.commit("add submodule");
+    repo.git(&["checkout", "-q", "--orphan", "pages"]);
+    repo.git(&["rm", "-rq", "--cached", "."]);
+    let orphan = gh(18);
+    repo.write("site.env", format!("T={orphan}\n"));
+    repo.git(&["add", "site.env"]);
+    repo.commit("orphan history");
+    repo.git(&["checkout", "-q", "-f", "main"]);
+
+    let (_, r, _) = scan_json(&["git", repo.root()]);
+    assert_eq!(secrets(&r), vec![orphan], "the orphan branch is scanned; the submodule's own history is not followed");
+}
