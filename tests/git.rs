@@ -333,7 +333,15 @@ fn submodules_are_gitlinks_and_orphan_branches_are_history() {
     repo.write("README.md", "x\n");
     repo.commit("initial");
     let url = format!("file://{}", sub.root());
-    repo.git(&["-c", "protocol.file.allow=always", "submodule", "add", "-q", &url, "vendor/sub"]);
+    repo.git(&[
+        "-c",
+        "protocol.file.allow=always",
+        "submodule",
+        "add",
+        "-q",
+        &url,
+        "vendor/sub",
+    ]);
     repo.commit("add submodule");
     repo.git(&["checkout", "-q", "--orphan", "pages"]);
     repo.git(&["rm", "-rq", "--cached", "."]);
@@ -344,5 +352,9 @@ fn submodules_are_gitlinks_and_orphan_branches_are_history() {
     repo.git(&["checkout", "-q", "-f", "main"]);
 
     let (_, r, _) = scan_json(&["git", repo.root()]);
-    assert_eq!(secrets(&r), vec![orphan], "the orphan branch is scanned; the submodule's own history is not followed");
+    assert_eq!(
+        secrets(&r),
+        vec![orphan],
+        "the orphan branch is scanned; the submodule's own history is not followed"
+    );
 }

@@ -334,6 +334,10 @@ pub fn scan_git(
         links
             .roots
             .par_iter()
+            // Every segment its own job: rayon only subdivides stolen work, so
+            // without this one worker could keep a run of the largest
+            // segments while the other idles.
+            .with_max_len(1)
             .flat_map_iter(|&root| {
                 let mut w = per_thread(&workers);
                 w.chain(root, &inventory, &links)

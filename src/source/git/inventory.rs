@@ -111,6 +111,7 @@ pub fn build(
             let diffs: Vec<CommitDiff> = pool.install(|| {
                 chunk
                     .par_iter()
+                    .with_max_len(16)
                     .map(|&(commit, parent)| {
                         crate::scan::per_thread(&differs).commit_diff(commit, parent)
                     })

@@ -53,7 +53,7 @@ pub enum Error {
 
 /// Delta-base cache per thread: enough for the bases of a few hundred
 /// versions of large files.
-const PACK_CACHE_BYTES: usize = 16 << 20;
+const PACK_CACHE_BYTES: usize = 8 << 20;
 
 /// Which part of history to scan.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
