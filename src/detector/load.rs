@@ -69,19 +69,11 @@ pub fn load_source(source: &DetectorSource, text: &str) -> Result<Vec<Detector>,
 /// # Errors
 /// Any built-in file that fails to load (a test keeps this from shipping).
 pub fn load_builtin() -> Result<Vec<Detector>, Vec<LoadError>> {
-    let mut all = Vec::new();
-    let mut errors = Vec::new();
-    for (name, text) in builtin_files() {
-        match load_source(&DetectorSource::Builtin(name), text) {
-            Ok(mut d) => all.append(&mut d),
-            Err(mut e) => errors.append(&mut e),
-        }
-    }
-    if errors.is_empty() {
-        Ok(all)
-    } else {
-        Err(errors)
-    }
+    gather(
+        builtin_files()
+            .iter()
+            .map(|(name, text)| load_source(&DetectorSource::Builtin(name), text)),
+    )
 }
 
 /// Loads detector files from paths: a file, or a directory whose `*.toml`
@@ -97,14 +89,34 @@ pub fn load_paths(paths: &[PathBuf]) -> Result<Vec<Detector>, Vec<LoadError>> {
             errors.push(e);
         }
     }
+    let loaded = gather(
+        files
+            .into_iter()
+            .map(|f| match std::fs::read_to_string(&f) {
+                Err(source) => Err(vec![LoadError::Io { path: f, source }]),
+                Ok(text) => load_source(&DetectorSource::File(f), &text),
+            }),
+    );
+    match loaded {
+        Ok(all) if errors.is_empty() => Ok(all),
+        Ok(_) => Err(errors),
+        Err(mut more) => {
+            errors.append(&mut more);
+            Err(errors)
+        }
+    }
+}
+
+/// All detectors of every file, or every error of every file.
+fn gather(
+    results: impl Iterator<Item = Result<Vec<Detector>, Vec<LoadError>>>,
+) -> Result<Vec<Detector>, Vec<LoadError>> {
     let mut all = Vec::new();
-    for f in files {
-        match std::fs::read_to_string(&f) {
-            Err(source) => errors.push(LoadError::Io { path: f, source }),
-            Ok(text) => match load_source(&DetectorSource::File(f), &text) {
-                Ok(mut d) => all.append(&mut d),
-                Err(mut e) => errors.append(&mut e),
-            },
+    let mut errors = Vec::new();
+    for r in results {
+        match r {
+            Ok(mut d) => all.append(&mut d),
+            Err(mut e) => errors.append(&mut e),
         }
     }
     if errors.is_empty() {

@@ -415,11 +415,7 @@ impl Engine {
             }
         }
         if any {
-            let mut k = 0;
-            out.retain(|_| {
-                k += 1;
-                !dropped[k - 1]
-            });
+            retain_unmarked(out, &dropped);
         }
     }
 
@@ -452,11 +448,7 @@ impl Engine {
             }
         }
         if any {
-            let mut k = 0;
-            out.retain(|_| {
-                k += 1;
-                !absorbed[k - 1]
-            });
+            retain_unmarked(out, &absorbed);
         }
     }
 }
@@ -483,6 +475,15 @@ fn contains_keyword(hay: &[u8], keywords: &[String]) -> bool {
         let k = k.as_bytes();
         k.len() <= hay.len() && hay.windows(k.len()).any(|w| w.eq_ignore_ascii_case(k))
     })
+}
+
+/// Keeps the matches whose index is not marked.
+fn retain_unmarked(out: &mut Vec<Match>, marked: &[bool]) {
+    let mut i = 0;
+    out.retain(|_| {
+        i += 1;
+        !marked[i - 1]
+    });
 }
 
 /// Whether `span` overlaps one of the sorted, disjoint `ranges`.
