@@ -214,6 +214,11 @@ fn scanning_a_repository_root_covers_history_and_uncommitted_files_once() {
     assert_eq!(c["locations"][0]["in_head"], true);
     let u = by_secret(&r, &untracked).expect("untracked, gitignored file");
     assert_eq!(u["locations"][0]["source"], "file");
+    assert_eq!(
+        r["scan"]["skipped"],
+        serde_json::json!([]),
+        "`.git` is history here, not a skipped directory"
+    );
 }
 
 #[test]

@@ -58,7 +58,7 @@ pub fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<ExitCode> {
 
     // 2. The source, and 3. the scan.
     let outcome = match plan {
-        Plan::Files(paths) => scan::scan_fs(&engine, &fs_source(options, paths)?)?,
+        Plan::Files(paths) => scan::scan_fs(&engine, &fs_source(options, paths, false)?)?,
         Plan::History {
             repo,
             history,
@@ -70,7 +70,7 @@ pub fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<ExitCode> {
                 .max_blob_size(options.max_file_size);
             let source = git.build(repo)?;
             let work = match (worktree, source.work_dir()) {
-                (true, Some(dir)) => Some(fs_source(options, &[dir])?),
+                (true, Some(dir)) => Some(fs_source(options, &[dir], true)?),
                 _ => None,
             };
             scan::scan_git(
@@ -106,9 +106,14 @@ enum Plan<'a> {
     },
 }
 
-fn fs_source(options: &ScanOptions, paths: &[PathBuf]) -> anyhow::Result<FsSource> {
+fn fs_source(
+    options: &ScanOptions,
+    paths: &[PathBuf],
+    history_scanned: bool,
+) -> anyhow::Result<FsSource> {
     let mut fs = FsSourceBuilder::new();
-    fs.threads(options.threads)
+    fs.history_scanned(history_scanned)
+        .threads(options.threads)
         .max_file_size(options.max_file_size)
         .respect_gitignore(options.respect_gitignore)
         .follow_symlinks(options.follow_symlinks);

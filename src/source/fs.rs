@@ -50,6 +50,7 @@ pub struct FsSourceBuilder {
     max_file_size: u64,
     respect_gitignore: bool,
     follow_symlinks: bool,
+    history_scanned: bool,
     excludes: Vec<String>,
 }
 
@@ -60,6 +61,7 @@ impl Default for FsSourceBuilder {
             max_file_size: 25 << 20,
             respect_gitignore: false,
             follow_symlinks: false,
+            history_scanned: false,
             excludes: Vec::new(),
         }
     }
@@ -95,6 +97,14 @@ impl FsSourceBuilder {
     /// as skips, never followed forever.
     pub fn follow_symlinks(&mut self, yes: bool) -> &mut Self {
         self.follow_symlinks = yes;
+        self
+    }
+
+    /// The repository's history is scanned alongside (default: no). Then a
+    /// `.git` directory is passed over silently instead of being recorded as
+    /// skipped.
+    pub fn history_scanned(&mut self, yes: bool) -> &mut Self {
+        self.history_scanned = yes;
         self
     }
 
@@ -243,10 +253,12 @@ impl<S: BlobSink + Send> ParallelVisitor for Visitor<'_, S> {
         };
         if ft.is_dir() {
             if entry.depth() > 0 && entry.file_name() == ".git" {
-                self.sink.skipped(Skipped {
-                    path: self.source.display_path(entry.path()),
-                    reason: "git internals (scan the history with `leakhound scan git`)".into(),
-                });
+                if !self.source.config.history_scanned {
+                    self.sink.skipped(Skipped {
+                        path: self.source.display_path(entry.path()),
+                        reason: "git internals (scan the history with `leakhound scan git`)".into(),
+                    });
+                }
                 return WalkState::Skip;
             }
             return WalkState::Continue;
