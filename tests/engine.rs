@@ -230,3 +230,39 @@ fn prefilter_on_and_off_give_the_same_matches() {
     assert!(!a.is_empty());
     assert_eq!(a, b);
 }
+
+/// `scan_ranges` is how a new version of a file is scanned for what changed:
+/// only secrets overlapping a range are reported, keywords must lie in a
+/// range, and positions are those of the whole blob.
+#[test]
+fn scan_ranges_reports_only_what_touches_the_ranges() {
+    let e = engine();
+    let old = format!("tkn_{}", token(20, 32, ALNUM));
+    let new = format!("tkn_{}", token(21, 32, ALNUM));
+    let blob = format!("a = {old}\nb = 1\nc = {new}\n");
+    let new_line = blob.find("c = ").expect("line")..blob.len();
+    let mut scratch = e.scratch();
+    let mut out = Vec::new();
+    e.scan_ranges(
+        blob.as_bytes(),
+        std::slice::from_ref(&new_line),
+        &mut scratch,
+        &mut out,
+    );
+    assert_eq!(secrets(blob.as_bytes(), &out), vec![new.as_str()]);
+    assert_eq!((out[0].line, out[0].column), (3, 5));
+    e.scan_ranges(blob.as_bytes(), &[], &mut scratch, &mut out);
+    assert!(out.is_empty());
+    let whole = 0..blob.len();
+    e.scan_ranges(
+        blob.as_bytes(),
+        std::slice::from_ref(&whole),
+        &mut scratch,
+        &mut out,
+    );
+    assert_eq!(
+        out,
+        scan(&e, blob.as_bytes()),
+        "one range over everything is a full scan"
+    );
+}
