@@ -50,8 +50,11 @@ pub struct GitScanOptions<'a> {
 
 /// What one blob yielded.
 enum Scanned {
+    /// No secret: (blob bytes, bytes of new lines scanned).
     Clean(u64, u64),
+    /// Secrets in inventory entry `.0`: (entry, blob bytes, new bytes, secrets).
     Found(usize, u64, u64, Arc<[FoundSecret]>),
+    /// Not read: too large, binary, or unreadable.
     Skipped(Skipped),
 }
 
