@@ -66,7 +66,10 @@ impl Default for Verification {
 }
 
 /// One secret found by one detector, with all its locations.
-#[derive(Debug, Clone, Serialize)]
+///
+/// `Debug` shows the redacted secret and a location count: a finding printed
+/// by mistake in a log does not leak what it found.
+#[derive(Clone, Serialize)]
 pub struct Finding {
     /// See [`fingerprint`].
     pub fingerprint: String,
@@ -87,6 +90,17 @@ pub struct Finding {
     pub verification: Verification,
     /// Every place the secret was found, sorted.
     pub locations: Vec<Location>,
+}
+
+impl std::fmt::Debug for Finding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Finding")
+            .field("fingerprint", &self.fingerprint)
+            .field("detector", &self.detector)
+            .field("secret", &redact(&self.secret))
+            .field("locations", &self.locations.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Finding {
@@ -119,8 +133,9 @@ pub fn redact(secret: &str) -> String {
     format!("{prefix}*****")
 }
 
-/// One secret as found in one blob, owned, before grouping.
-#[derive(Debug, Clone)]
+/// One secret as found in one blob, owned, before grouping. `Debug` does
+/// not show the secret.
+#[derive(Clone)]
 pub struct FoundSecret {
     /// Dense detector index.
     pub detector: u32,
@@ -138,13 +153,31 @@ pub struct FoundSecret {
     pub snippet: Snippet,
 }
 
+impl std::fmt::Debug for FoundSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FoundSecret")
+            .field("detector", &self.detector)
+            .field("secret_len", &self.secret.len())
+            .field("line", &self.line)
+            .field("column", &self.column)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Groups found secrets into [`Finding`]s. Keyed by (detector, secret bytes);
 /// one builder collects a whole scan.
-#[derive(Debug)]
 pub struct FindingsBuilder {
     detectors: DetectorSet,
     index: HashMap<(u32, Box<[u8]>), usize>,
     findings: Vec<Finding>,
+}
+
+impl std::fmt::Debug for FindingsBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FindingsBuilder")
+            .field("findings", &self.findings.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl FindingsBuilder {
@@ -220,6 +253,34 @@ mod tests {
         assert_ne!(fingerprint(&a, b"s3cr3t"), fingerprint(&b, b"s3cr3t"));
         assert_ne!(fingerprint(&a, b"s3cr3t"), fingerprint(&a, b"s3cr3T"));
         assert_eq!(fingerprint(&a, b"x").len(), 32);
+    }
+
+    #[test]
+    fn debug_output_never_shows_the_secret() {
+        let secret = "ghp_R4nd0mLo0k1ngT0k3nV4lu3Qz9Xw2Kd8Lm5Np";
+        let found = FoundSecret {
+            detector: 0,
+            secret: secret.as_bytes().into(),
+            parts: Vec::new(),
+            entropy: 4.5,
+            line: 1,
+            column: 1,
+            snippet: Snippet::default(),
+        };
+        let finding = Finding {
+            fingerprint: "f".into(),
+            detector: DetectorId("d".into()),
+            name: "n".into(),
+            confidence: Confidence::High,
+            secret: secret.into(),
+            parts: BTreeMap::new(),
+            entropy: 4.5,
+            verification: Verification::default(),
+            locations: Vec::new(),
+        };
+        for text in [format!("{found:?}"), format!("{finding:?}")] {
+            assert!(!text.contains(secret) && !text.contains("R4nd0m"), "{text}");
+        }
     }
 
     #[test]
