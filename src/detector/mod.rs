@@ -218,12 +218,4 @@ impl DetectorSet {
     pub fn index_of(&self, id: &str) -> Option<usize> {
         self.detectors.iter().position(|d| d.id.as_str() == id)
     }
-
-    /// Keeps only the detectors `keep` accepts (e.g. `--detector-id` filters).
-    ///
-    /// # Errors
-    /// When a kept detector's companion was dropped.
-    pub fn retain(&self, keep: impl Fn(&Detector) -> bool) -> Result<DetectorSet, LoadError> {
-        DetectorSet::new(self.detectors.iter().filter(|d| keep(d)).cloned().collect())
-    }
 }

@@ -164,16 +164,6 @@ impl Engine {
         &self.detectors
     }
 
-    /// Heap bytes of the keyword automaton (the engine's largest shared table).
-    pub fn prefilter_memory(&self) -> usize {
-        self.prefilter.memory_usage()
-    }
-
-    /// Number of distinct keywords in the prefilter.
-    pub fn keyword_count(&self) -> usize {
-        self.prefilter.keyword_count()
-    }
-
     /// Fresh per-thread state for [`Engine::scan`].
     pub fn scratch(&self) -> Scratch {
         Scratch {

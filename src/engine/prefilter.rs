@@ -36,16 +36,14 @@ impl Prefilter {
     pub fn new(detectors: &[Detector]) -> Prefilter {
         let mut keywords: Vec<&str> = Vec::new();
         let mut owners: Vec<Vec<u32>> = Vec::new();
+        let mut slots: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
         for (i, d) in detectors.iter().enumerate() {
             for k in &d.keywords {
-                let slot = match keywords.iter().position(|x| x == k) {
-                    Some(s) => s,
-                    None => {
-                        keywords.push(k);
-                        owners.push(Vec::new());
-                        keywords.len() - 1
-                    }
-                };
+                let slot = *slots.entry(k.as_str()).or_insert_with(|| {
+                    keywords.push(k);
+                    owners.push(Vec::new());
+                    keywords.len() - 1
+                });
                 if !owners[slot].contains(&(i as u32)) {
                     owners[slot].push(i as u32);
                 }
@@ -88,15 +86,5 @@ impl Prefilter {
                 });
             }
         }
-    }
-
-    /// Heap bytes used by the automaton.
-    pub fn memory_usage(&self) -> usize {
-        self.automaton.memory_usage()
-    }
-
-    /// Number of distinct keywords.
-    pub fn keyword_count(&self) -> usize {
-        self.owners.len()
     }
 }

@@ -94,14 +94,6 @@ impl Location {
         }
     }
 
-    /// The path shown for this location.
-    pub fn path(&self) -> &str {
-        match self {
-            Location::File(f) => &f.path,
-            Location::Git(g) => &g.path,
-        }
-    }
-
     /// Rebuilds the snippet around `masked` instead of the secret, and
     /// masks each (part, masked part) pair in the surrounding context.
     pub(crate) fn redact_snippet(&mut self, masked: &str, parts: &[(String, String)]) {
