@@ -253,6 +253,17 @@ fn scan_ranges_reports_only_what_touches_the_ranges() {
     assert_eq!((out[0].line, out[0].column), (3, 5));
     e.scan_ranges(blob.as_bytes(), &[], &mut scratch, &mut out);
     assert!(out.is_empty());
+    let b_line = blob.find("b = ").expect("line")..blob.find("\nc = ").expect("line");
+    e.scan_ranges(
+        blob.as_bytes(),
+        std::slice::from_ref(&b_line),
+        &mut scratch,
+        &mut out,
+    );
+    assert!(
+        out.is_empty(),
+        "the line above a range is searched for keywords, not reported"
+    );
     let whole = 0..blob.len();
     e.scan_ranges(
         blob.as_bytes(),

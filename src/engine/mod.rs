@@ -183,13 +183,12 @@ impl Engine {
     }
 
     /// Like [`Engine::scan`], but reports only matches whose secret overlaps
-    /// one of `ranges` (sorted, non-overlapping byte ranges of `blob`), and
-    /// runs the keyword pass only over the ranges. Regex windows still see
-    /// the bytes around a range, and line numbers are those of the whole blob.
+    /// one of `ranges` (sorted, non-overlapping byte ranges of `blob`). The
+    /// keyword pass covers each range and the line before it (a keyword may
+    /// sit on the line above a value); regex windows still see the bytes
+    /// around a range, and line numbers are those of the whole blob.
     ///
-    /// This is how a new version of a file is scanned for what changed: a
-    /// keyword must lie in a range, so callers include a line of context
-    /// before each changed run.
+    /// This is how a new version of a file is scanned for what changed.
     pub fn scan_ranges(
         &self,
         blob: &[u8],
@@ -216,13 +215,17 @@ impl Engine {
                 None => self.prefilter.find(blob, &mut hits),
                 Some(ranges) => {
                     for r in ranges {
-                        let start = hits.len();
-                        self.prefilter.find(&blob[r.clone()], &mut hits);
-                        for h in &mut hits[start..] {
-                            h.start += r.start;
-                            h.end += r.start;
+                        let from = previous_line_start(blob, r.start);
+                        let first = hits.len();
+                        self.prefilter.find(&blob[from..r.end], &mut hits);
+                        for h in &mut hits[first..] {
+                            h.start += from;
+                            h.end += from;
                         }
                     }
+                    // Widened ranges may overlap: count each hit once.
+                    hits.sort_unstable();
+                    hits.dedup();
                 }
             }
             if !hits.is_empty() {
@@ -465,6 +468,15 @@ fn contains_keyword(hay: &[u8], keywords: &[String]) -> bool {
         let k = k.as_bytes();
         k.len() <= hay.len() && hay.windows(k.len()).any(|w| w.eq_ignore_ascii_case(k))
     })
+}
+
+/// The start of the line before the one holding `offset` (0 on the first line).
+fn previous_line_start(blob: &[u8], offset: usize) -> usize {
+    let line_start = memchr::memrchr(b'\n', &blob[..offset]).map_or(0, |i| i + 1);
+    if line_start == 0 {
+        return 0;
+    }
+    memchr::memrchr(b'\n', &blob[..line_start - 1]).map_or(0, |i| i + 1)
 }
 
 /// Keeps the matches whose index is not marked.

@@ -84,9 +84,9 @@ fn line_set(bytes: &[u8]) -> LineSet {
     set
 }
 
-/// The byte ranges of `bytes` holding lines `base` lacks, each widened by
-/// the line before it (a keyword may sit on the line above a value). When
-/// `own` is given, it receives `bytes`' own line set in the same pass.
+/// The byte ranges of `bytes` holding lines `base` lacks (the engine looks
+/// for keywords on the line above each range too). When `own` is given, it
+/// receives `bytes`' own line set in the same pass.
 fn new_ranges(
     bytes: &[u8],
     base: &LineSet,
@@ -94,20 +94,19 @@ fn new_ranges(
     mut own: Option<&mut LineSet>,
 ) {
     out.clear();
-    let mut prev_start = 0;
     for (start, line) in lines(bytes) {
-        let end = (start + line.len() + 2).min(bytes.len());
+        let end = start + line.len();
         let hash = xxhash_rust::xxh3::xxh3_64(line);
         if let Some(own) = own.as_deref_mut() {
             own.insert(hash);
         }
         if !line.is_empty() && !base.contains(&hash) {
             match out.last_mut() {
-                Some(r) if r.end >= prev_start => r.end = end,
-                _ => out.push(prev_start..end),
+                // Consecutive new lines (only a `\n` or `\r\n` between) are one range.
+                Some(r) if r.end + 2 >= start => r.end = end,
+                _ => out.push(start..end),
             }
         }
-        prev_start = start;
     }
 }
 
