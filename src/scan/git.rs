@@ -31,12 +31,9 @@ use crate::{
     source::{
         fs::FsSource,
         git::{BlobEntry, GitSource, Inventory, Origin},
-        Skipped,
+        looks_binary, Skipped,
     },
 };
-
-/// Bytes sniffed for a NUL to call a blob binary.
-const BINARY_SNIFF: usize = 8 << 10;
 
 /// How a history scan runs.
 #[derive(Debug, Default)]
@@ -144,7 +141,7 @@ impl Worker<'_> {
         if let Err(e) = self.repo.objects.find_blob(id, &mut self.buf) {
             return Err(skipped(format!("cannot read: {e}")));
         }
-        if memchr::memchr(0, &self.buf[..self.buf.len().min(BINARY_SNIFF)]).is_some() {
+        if looks_binary(&self.buf) {
             return Err(Skipped {
                 path: path.to_string(),
                 reason: format!("blob {id}: binary (NUL byte in the first 8 KiB)"),

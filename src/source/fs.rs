@@ -17,9 +17,6 @@ use ignore::{
 
 use super::{BlobSink, Skipped};
 
-/// Bytes sniffed for a NUL to call a file binary.
-const BINARY_SNIFF: usize = 8 << 10;
-
 /// Why a file-system scan could not start.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -303,8 +300,7 @@ impl<S: BlobSink> Visitor<'_, S> {
                 format!("file too large (> --max-file-size {max})"),
             );
         }
-        let sniff = &self.buf[..self.buf.len().min(BINARY_SNIFF)];
-        if memchr::memchr(0, sniff).is_some() {
+        if super::looks_binary(&self.buf) {
             self.sink.skipped(Skipped {
                 path: shown,
                 reason: "binary file (NUL byte in the first 8 KiB)".into(),

@@ -7,6 +7,15 @@ pub mod git;
 
 use serde::Serialize;
 
+/// Bytes sniffed for a NUL byte to call content binary.
+const BINARY_SNIFF: usize = 8 << 10;
+
+/// Whether content is binary: a NUL byte in its first 8 KiB, as git and
+/// ripgrep judge it. Binary files and blobs are skipped and recorded.
+pub fn looks_binary(bytes: &[u8]) -> bool {
+    memchr::memchr(0, &bytes[..bytes.len().min(BINARY_SNIFF)]).is_some()
+}
+
 /// Something a source could not or would not scan, and why. Reported in
 /// `scan.skipped`; never silently dropped. Carries no file contents.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
