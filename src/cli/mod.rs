@@ -75,6 +75,48 @@ pub enum ScanSource {
     /// ref — branches, tags, remote-tracking refs, stash, notes — each unique
     /// blob read once. Working-tree files are not scanned (`scan PATH` does that).
     Git(GitArgs),
+    /// Audit Postman exports field by field: collections (v1, v2.0, v2.1),
+    /// environments, globals, data dumps (the file, folder or zip form) and
+    /// newman reports, or exports fetched from the Postman API (--api). Every
+    /// credential-bearing field is checked — auth blocks, headers, URLs,
+    /// bodies, variables, scripts, saved responses — and a value whose field
+    /// means "credential" (a basic-auth password, a bearer token, an
+    /// X-API-Key header) is reported even when it has no known format, as
+    /// `postman-credential`. `{{variables}}` are resolved across all the
+    /// exports given, so a secret defined in an environment is reported once,
+    /// where it is defined and at every request that uses it.
+    Postman(PostmanArgs),
+}
+
+/// `leakhound scan postman`.
+#[derive(Debug, Args)]
+#[command(after_help = EXIT_HELP)]
+pub struct PostmanArgs {
+    /// Export files, directories of them, or zip archives of "Export data".
+    #[arg(value_name = "FILE_OR_DIR", required_unless_present = "api")]
+    pub paths: Vec<PathBuf>,
+    /// Also fetch exports from the Postman API (key from POSTMAN_API_KEY);
+    /// name what with --workspace, --collection, --environment or --all.
+    #[arg(long)]
+    pub api: bool,
+    /// With --api: every collection and environment of workspace ID (repeatable).
+    #[arg(long, value_name = "ID", requires = "api")]
+    pub workspace: Vec<String>,
+    /// With --api: collection UID (repeatable).
+    #[arg(long, value_name = "UID", requires = "api")]
+    pub collection: Vec<String>,
+    /// With --api: environment UID (repeatable).
+    #[arg(long, value_name = "UID", requires = "api")]
+    pub environment: Vec<String>,
+    /// With --api: every collection and environment the key can see.
+    #[arg(long, requires = "api")]
+    pub all: bool,
+    /// Base URL of the Postman API.
+    #[arg(long, value_name = "URL", default_value = "https://api.getpostman.com")]
+    pub postman_api_url: String,
+    /// Scan options.
+    #[command(flatten)]
+    pub options: ScanOptions,
 }
 
 /// `leakhound scan git`.

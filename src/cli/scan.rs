@@ -10,14 +10,15 @@ use std::{
 
 use anyhow::Context;
 
-use super::{ColorChoice, HistoryArgs, ScanArgs, ScanOptions, ScanSource};
+use super::{ColorChoice, HistoryArgs, PostmanArgs, ScanArgs, ScanOptions, ScanSource};
 use crate::{
     engine::Engine,
     report::{self, ReportOptions},
-    scan::{self, GitScanOptions, ScanOutcome},
+    scan::{self, GitScanOptions, PostmanMode, ScanOutcome},
     source::{
         fs::{FsSource, FsSourceBuilder},
         git::{self, GitSourceBuilder, Selection},
+        postman::{api, Document},
     },
 };
 
@@ -28,6 +29,7 @@ use crate::{
 pub fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     let (plan, options) = match &args.source {
         Some(ScanSource::Dir(d)) => (Plan::Files(&d.paths), &d.options),
+        Some(ScanSource::Postman(p)) => (Plan::Postman(p), &p.options),
         Some(ScanSource::Git(g)) => (
             Plan::History {
                 repo: &g.path,
@@ -58,7 +60,23 @@ pub fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<ExitCode> {
 
     // 2. The source, and 3. the scan.
     let outcome = match plan {
-        Plan::Files(paths) => scan::scan_fs(&engine, &fs_source(options, paths, false)?)?,
+        Plan::Files(paths) => scan::scan_fs(
+            &engine,
+            &fs_source(options, paths, false)?,
+            PostmanMode::Detect,
+        )?,
+        Plan::Postman(p) => {
+            let fetched = if p.api {
+                fetch_postman(p)?
+            } else {
+                Vec::new()
+            };
+            let files = match p.paths.is_empty() {
+                true => None,
+                false => Some(fs_source(options, &p.paths, false)?),
+            };
+            scan::scan_fs_with(&engine, files.as_ref(), PostmanMode::Only, fetched)?
+        }
         Plan::History {
             repo,
             history,
@@ -96,9 +114,28 @@ pub fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     })
 }
 
+/// Exports from the Postman API, as `scan postman --api` names them.
+fn fetch_postman(p: &PostmanArgs) -> anyhow::Result<Vec<Document>> {
+    if p.workspace.is_empty() && p.collection.is_empty() && p.environment.is_empty() && !p.all {
+        anyhow::bail!("--api needs --workspace, --collection, --environment or --all");
+    }
+    // Read here, never through clap: `--help` must not show the key.
+    let key = std::env::var("POSTMAN_API_KEY").unwrap_or_default();
+    let client = api::Client::new(&p.postman_api_url, key)?;
+    let docs = client.fetch(&api::Selection {
+        workspaces: p.workspace.clone(),
+        collections: p.collection.clone(),
+        environments: p.environment.clone(),
+        all: p.all,
+    })?;
+    tracing::info!("fetched {} exports from the Postman API", docs.len());
+    Ok(docs)
+}
+
 /// What `scan` was asked to do.
 enum Plan<'a> {
     Files(&'a [PathBuf]),
+    Postman(&'a PostmanArgs),
     History {
         repo: &'a PathBuf,
         history: &'a HistoryArgs,

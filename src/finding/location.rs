@@ -18,6 +18,37 @@ pub enum Location {
     File(FileLocation),
     /// A blob in a git repository.
     Git(GitLocation),
+    /// A field of a Postman export.
+    Postman(PostmanLocation),
+}
+
+/// A secret in one field of a Postman export: where the secret is defined, or
+/// (with `via`) a request field that uses it through a `{{variable}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PostmanLocation {
+    /// The export's path (relative to the scan root), or the API resource.
+    pub path: String,
+    /// RFC 6901 pointer to the string that holds (or uses) the secret.
+    pub json_pointer: String,
+    /// `Folder / Sub-folder / Request`, for fields inside a request.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request: Option<String>,
+    /// The field kind: `auth.bearer.token`, `header`, `env.value`, ...
+    pub field: String,
+    /// The field's label (header name, variable key, auth attribute).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// For a use site: the variable through which this field takes the
+    /// secret (`token` for `Bearer {{token}}`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
+    /// The field's text around the secret (a use site shows its own text,
+    /// which holds the `{{variable}}`, not the secret).
+    pub snippet: String,
+    /// The snippet's context without the secret, for redaction; `None` when
+    /// the snippet does not contain the secret.
+    #[serde(skip)]
+    pub context: Option<Snippet>,
 }
 
 /// A secret in a git blob, with the commit that introduced the blob at its path.
@@ -83,6 +114,7 @@ impl Location {
     /// The order locations are reported in.
     pub fn sort_key(&self) -> (u8, &str, &str, usize, usize) {
         match self {
+            Location::Postman(p) => (2, p.path.as_str(), p.json_pointer.as_str(), 0, 0),
             Location::File(f) => (0, f.path.as_str(), "", f.line, f.column),
             Location::Git(g) => (
                 1,
@@ -100,6 +132,17 @@ impl Location {
         let (context, snippet) = match self {
             Location::File(f) => (&f.context, &mut f.snippet),
             Location::Git(g) => (&g.context, &mut g.snippet),
+            Location::Postman(p) => match &p.context {
+                Some(context) => (context, &mut p.snippet),
+                None => {
+                    for (part, masked_part) in parts {
+                        if !part.is_empty() {
+                            p.snippet = p.snippet.replace(part.as_str(), masked_part);
+                        }
+                    }
+                    return;
+                }
+            },
         };
         let mut context = context.clone();
         for (part, masked_part) in parts {

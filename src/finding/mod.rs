@@ -13,7 +13,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::detector::{Confidence, DetectorId, DetectorSet};
-pub use location::{snippet, FileLocation, GitLocation, Location, Snippet};
+pub use location::{snippet, FileLocation, GitLocation, Location, PostmanLocation, Snippet};
 
 /// The stable id of a (detector, secret) pair: the first 128 bits of
 /// SHA-256 over a version tag, the detector id and the secret, in hex.
@@ -151,6 +151,9 @@ pub struct FoundSecret {
     pub column: usize,
     /// The line around the secret, shortened.
     pub snippet: Snippet,
+    /// A confidence that overrides the detector's, for detectors whose
+    /// confidence depends on where the secret is (e.g. a Postman field's kind).
+    pub confidence: Option<Confidence>,
 }
 
 impl std::fmt::Debug for FoundSecret {
@@ -201,7 +204,7 @@ impl FindingsBuilder {
                     fingerprint: fingerprint(&det.id, &found.secret),
                     detector: det.id.clone(),
                     name: det.name.clone(),
-                    confidence: det.confidence,
+                    confidence: found.confidence.unwrap_or(det.confidence),
                     secret: String::from_utf8_lossy(&found.secret).into_owned(),
                     parts: BTreeMap::new(),
                     entropy: (found.entropy * 1000.0).round() / 1000.0,
@@ -213,6 +216,9 @@ impl FindingsBuilder {
             }
         };
         let f = &mut self.findings[i];
+        if let Some(c) = found.confidence {
+            f.confidence = f.confidence.max(c);
+        }
         for (name, value) in &found.parts {
             f.parts
                 .entry(name.to_string())
@@ -266,6 +272,7 @@ mod tests {
             line: 1,
             column: 1,
             snippet: Snippet::default(),
+            confidence: None,
         };
         let finding = Finding {
             fingerprint: "f".into(),

@@ -61,8 +61,42 @@ fn render(findings: &[Finding], stats: &ScanStats, w: &mut dyn WriteColor) -> io
             label(w, name)?;
             writeln!(w, "{value}")?;
         }
+        let linked = f
+            .locations
+            .iter()
+            .any(|l| matches!(l, Location::Postman(p) if p.via.is_some()));
         for loc in f.locations.iter().take(SHOWN_LOCATIONS) {
             match loc {
+                Location::Postman(p) => {
+                    label(
+                        w,
+                        match (&p.via, linked) {
+                            (Some(_), _) => "used by",
+                            (None, true) => "defined",
+                            (None, false) => "at",
+                        },
+                    )?;
+                    w.set_color(ColorSpec::new().set_fg(Some(Color::Magenta)))?;
+                    write!(w, "{}", p.path)?;
+                    w.reset()?;
+                    writeln!(w, " {}", p.json_pointer)?;
+                    write!(w, "            {}", p.field)?;
+                    if let Some(name) = &p.name {
+                        write!(w, " `{name}`")?;
+                    }
+                    if let Some(request) = &p.request {
+                        write!(w, " in request \"{request}\"")?;
+                    }
+                    if let Some(var) = &p.via {
+                        write!(w, " via {{{{{var}}}}}")?;
+                    }
+                    writeln!(w)?;
+                    writeln!(
+                        w,
+                        "            {}",
+                        shorten(p.snippet.trim(), SHOWN_SNIPPET)
+                    )?;
+                }
                 Location::File(l) => {
                     label(w, "at")?;
                     w.set_color(ColorSpec::new().set_fg(Some(Color::Magenta)))?;

@@ -5,12 +5,13 @@ use std::{
     time::Instant,
 };
 
-use super::{BlobScanner, ContentCache, ScanOutcome, ScanStats};
+use super::{postman::PostmanFiles, BlobScanner, ContentCache, PostmanMode, ScanOutcome, ScanStats};
 use crate::{
     engine::Engine,
     finding::{FileLocation, FindingsBuilder, FoundSecret, Location},
     source::{
         fs::{self, FsSource},
+        postman::{archive::is_archive, looks_like_postman, Document},
         BlobSink, Skipped,
     },
 };
@@ -28,9 +29,12 @@ pub(crate) struct Collected {
     pub(crate) blobs: u64,
     pub(crate) deduplicated: u64,
     pub(crate) covered: u64,
+    /// Files routed to the Postman analysis, with their bytes.
+    pub(crate) postman: Vec<(String, Vec<u8>)>,
 }
 
 struct FsSink<'a> {
+    mode: PostmanMode,
     scanner: BlobScanner<'a>,
     covered: Option<Covered<'a>>,
     cache: &'a ContentCache,
@@ -40,6 +44,15 @@ struct FsSink<'a> {
 
 impl BlobSink for FsSink<'_> {
     fn blob(&mut self, path: &str, bytes: &[u8]) {
+        let postman = match self.mode {
+            PostmanMode::Off => false,
+            PostmanMode::Detect => looks_like_postman(path, bytes),
+            PostmanMode::Only => true,
+        };
+        if postman {
+            self.local.postman.push((path.to_string(), bytes.to_vec()));
+            return;
+        }
         if self.covered.is_some_and(|c| c(bytes)) {
             self.local.covered += 1;
             return;
@@ -66,6 +79,10 @@ impl BlobSink for FsSink<'_> {
     fn skipped(&mut self, skipped: Skipped) {
         self.local.skipped.push(skipped);
     }
+
+    fn wants_binary(&self, path: &str) -> bool {
+        self.mode == PostmanMode::Only && is_archive(path)
+    }
 }
 
 impl Drop for FsSink<'_> {
@@ -78,6 +95,7 @@ impl Drop for FsSink<'_> {
         shared.blobs += local.blobs;
         shared.deduplicated += local.deduplicated;
         shared.covered += local.covered;
+        shared.postman.extend(local.postman);
     }
 }
 
@@ -86,10 +104,12 @@ pub(crate) fn collect_fs(
     engine: &Engine,
     source: &FsSource,
     covered: Option<Covered<'_>>,
+    mode: PostmanMode,
 ) -> Result<Collected, fs::Error> {
     let cache = ContentCache::default();
     let shared = Mutex::new(Collected::default());
     source.walk(|| FsSink {
+        mode,
         scanner: BlobScanner::new(engine),
         covered,
         cache: &cache,
@@ -99,8 +119,35 @@ pub(crate) fn collect_fs(
     Ok(shared.into_inner().unwrap_or_else(|p| p.into_inner()))
 }
 
+/// Adds every finding of `collected` to `builder`: file locations of the
+/// text scan, and the Postman analysis of the files routed to it (files that
+/// turn out not to be Postman exports are scanned as text instead, unless
+/// `mode` is [`PostmanMode::Only`]). Returns the extra (bytes, blobs) read.
+pub(crate) fn add_collected(
+    engine: &Engine,
+    builder: &mut FindingsBuilder,
+    collected: &mut Collected,
+    mode: PostmanMode,
+    fetched: Vec<Document>,
+) -> (u64, u64) {
+    let mut files = PostmanFiles::parse(std::mem::take(&mut collected.postman), mode);
+    files.docs.extend(fetched);
+    collected.skipped.extend(files.skipped.iter().cloned());
+    let mut scanner = BlobScanner::new(engine);
+    for (path, bytes) in &files.unparsed {
+        collected.blobs += 1;
+        collected.bytes += bytes.len() as u64;
+        if let Some(found) = scanner.scan(bytes) {
+            collected.results.push((path.clone(), found));
+        }
+    }
+    add_file_locations(builder, collected);
+    let bytes = super::postman::Analyzer::new(engine).analyse(&files.docs, builder);
+    (bytes, files.docs.len() as u64)
+}
+
 /// Adds every file location of `collected` to `builder`.
-pub(crate) fn add_file_locations(builder: &mut FindingsBuilder, collected: &Collected) {
+fn add_file_locations(builder: &mut FindingsBuilder, collected: &Collected) {
     for (path, found) in &collected.results {
         for f in found.iter() {
             let loc = FileLocation {
@@ -120,13 +167,34 @@ pub(crate) fn add_file_locations(builder: &mut FindingsBuilder, collected: &Coll
 /// # Errors
 /// Only when the walk cannot start (a bad exclude glob); unreadable files are
 /// recorded in [`ScanStats::skipped`].
-pub fn scan_fs(engine: &Engine, source: &FsSource) -> Result<ScanOutcome, fs::Error> {
+pub fn scan_fs(
+    engine: &Engine,
+    source: &FsSource,
+    mode: PostmanMode,
+) -> Result<ScanOutcome, fs::Error> {
+    scan_fs_with(engine, Some(source), mode, Vec::new())
+}
+
+/// Like [`scan_fs`], with exports fetched elsewhere (the Postman API)
+/// analysed together with the files (their variables resolve across both).
+///
+/// # Errors
+/// As [`scan_fs`].
+pub fn scan_fs_with(
+    engine: &Engine,
+    source: Option<&FsSource>,
+    mode: PostmanMode,
+    fetched: Vec<Document>,
+) -> Result<ScanOutcome, fs::Error> {
     let started = Instant::now();
     // 1. Walk and scan in parallel; each walker thread has its own sink.
-    let collected = collect_fs(engine, source, None)?;
-    // 2. Group by secret.
+    let mut collected = match source {
+        Some(source) => collect_fs(engine, source, None, mode)?,
+        None => Collected::default(),
+    };
+    // 2. Group by secret (and analyse Postman exports as a whole).
     let mut builder = FindingsBuilder::new(engine.detector_set().clone());
-    add_file_locations(&mut builder, &collected);
+    let (pm_bytes, pm_docs) = add_collected(engine, &mut builder, &mut collected, mode, fetched);
     // 3. Statistics, in a stable order.
     let mut skipped = collected.skipped;
     skipped.sort();
@@ -134,8 +202,8 @@ pub fn scan_fs(engine: &Engine, source: &FsSource) -> Result<ScanOutcome, fs::Er
         findings: builder.finish(),
         stats: ScanStats {
             duration_ms: started.elapsed().as_millis() as u64,
-            bytes_scanned: collected.bytes,
-            blobs_scanned: collected.blobs,
+            bytes_scanned: collected.bytes + pm_bytes,
+            blobs_scanned: collected.blobs + pm_docs,
             blobs_deduplicated: collected.deduplicated,
             skipped,
             git: None,

@@ -22,8 +22,8 @@ use gix::{prelude::FindExt, ObjectId};
 use rayon::prelude::*;
 
 use super::{
-    fs::{add_file_locations, collect_fs},
-    BlobScanner, GitStats, ScanOutcome, ScanStats,
+    fs::{add_collected, collect_fs},
+    BlobScanner, GitStats, PostmanMode, ScanOutcome, ScanStats,
 };
 use crate::{
     engine::Engine,
@@ -346,13 +346,13 @@ pub fn scan_git(
     let scan_ms = scan_started.elapsed().as_millis() as u64;
 
     // 3. Working-tree files whose content history does not already hold.
-    let worktree = match options.worktree {
+    let mut worktree = match options.worktree {
         Some(fs) => {
             let covered = |bytes: &[u8]| {
                 gix::objs::compute_hash(gix::hash::Kind::Sha1, gix::object::Kind::Blob, bytes)
                     .is_ok_and(|id| inventory.by_id.contains_key(&id))
             };
-            Some(collect_fs(engine, fs, Some(&covered))?)
+            Some(collect_fs(engine, fs, Some(&covered), PostmanMode::Detect)?)
         }
         None => None,
     };
@@ -405,10 +405,11 @@ pub fn scan_git(
         }
     }
     let (mut deduplicated, mut covered) = (0, 0);
-    if let Some(w) = &worktree {
-        add_file_locations(&mut builder, w);
-        bytes += w.bytes;
-        blobs += w.blobs;
+    if let Some(w) = &mut worktree {
+        let (pm_bytes, pm_docs) =
+            add_collected(engine, &mut builder, w, PostmanMode::Detect, Vec::new());
+        bytes += w.bytes + pm_bytes;
+        blobs += w.blobs + pm_docs;
         deduplicated = w.deduplicated;
         covered = w.covered;
         skipped.extend(w.skipped.iter().cloned());

@@ -8,8 +8,10 @@
 
 mod fs;
 mod git;
+mod postman;
 
-pub use fs::scan_fs;
+pub use fs::{scan_fs, scan_fs_with};
+pub use postman::POSTMAN_CREDENTIAL;
 pub(crate) use git::per_thread;
 pub use git::{scan_git, GitScanOptions};
 
@@ -60,6 +62,20 @@ pub struct GitStats {
     pub enumerate_ms: u64,
     /// Phase 2: reading and scanning blobs.
     pub scan_ms: u64,
+}
+
+/// How a file scan treats Postman exports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PostmanMode {
+    /// Every file is text.
+    Off,
+    /// Files that look like Postman exports (by name or content) are
+    /// analysed field by field; the rest are text. `scan dir` and the work
+    /// tree of a repository scan.
+    Detect,
+    /// Every file is expected to be a Postman export (or a zip of them);
+    /// anything else is skipped with the reason. `scan postman`.
+    Only,
 }
 
 /// Findings plus statistics: everything a report needs.
@@ -168,5 +184,6 @@ fn found_secret(blob: &[u8], m: &Match) -> FoundSecret {
         line: m.line,
         column: m.column,
         snippet: snippet(blob, m.secret.clone()),
+        confidence: None,
     }
 }

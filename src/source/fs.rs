@@ -300,7 +300,7 @@ impl<S: BlobSink> Visitor<'_, S> {
                 format!("file too large (> --max-file-size {max})"),
             );
         }
-        if super::looks_binary(&self.buf) {
+        if super::looks_binary(&self.buf) && !self.sink.wants_binary(&shown) {
             self.sink.skipped(Skipped {
                 path: shown,
                 reason: "binary file (NUL byte in the first 8 KiB)".into(),

@@ -4,6 +4,7 @@
 
 pub mod fs;
 pub mod git;
+pub mod postman;
 
 use serde::Serialize;
 
@@ -33,4 +34,9 @@ pub trait BlobSink {
     fn blob(&mut self, path: &str, bytes: &[u8]);
     /// Something the source skipped.
     fn skipped(&mut self, skipped: Skipped);
+    /// Whether this sink reads `path` even though its content is binary
+    /// (a zip archive it can open). Binary content is skipped otherwise.
+    fn wants_binary(&self, _path: &str) -> bool {
+        false
+    }
 }
