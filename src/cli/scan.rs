@@ -66,11 +66,7 @@ pub fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<ExitCode> {
             PostmanMode::Detect,
         )?,
         Plan::Postman(p) => {
-            let fetched = if p.api {
-                fetch_postman(p)?
-            } else {
-                Vec::new()
-            };
+            let fetched = if p.api { fetch_postman(p)? } else { Vec::new() };
             let files = match p.paths.is_empty() {
                 true => None,
                 false => Some(fs_source(options, &p.paths, false)?),

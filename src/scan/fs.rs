@@ -5,7 +5,9 @@ use std::{
     time::Instant,
 };
 
-use super::{postman::PostmanFiles, BlobScanner, ContentCache, PostmanMode, ScanOutcome, ScanStats};
+use super::{
+    postman::PostmanFiles, BlobScanner, ContentCache, PostmanMode, ScanOutcome, ScanStats,
+};
 use crate::{
     engine::Engine,
     finding::{FileLocation, FindingsBuilder, FoundSecret, Location},

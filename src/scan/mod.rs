@@ -11,9 +11,9 @@ mod git;
 mod postman;
 
 pub use fs::{scan_fs, scan_fs_with};
-pub use postman::POSTMAN_CREDENTIAL;
 pub(crate) use git::per_thread;
 pub use git::{scan_git, GitScanOptions};
+pub use postman::POSTMAN_CREDENTIAL;
 
 use std::{
     collections::HashMap,

@@ -33,8 +33,8 @@ use crate::{
             self, archive,
             fields::{extract, Definition, Extracted, Field, Scope},
             semantics::{
-                header_is_credential, key_looks_secret, strip_scheme, PairFinder, Sensitivity,
-                ValueJudge,
+                cookie_is_session, header_is_credential, is_signature_auth, key_looks_secret,
+                strip_scheme, PairFinder, Sensitivity, ValueJudge,
             },
             Document, ParseError,
         },
@@ -322,47 +322,115 @@ impl<'e> Analyzer<'e> {
                 }
             }
         }
-        generic.retain(|g| !overlaps(&provider, &g.range) && !overlaps(&semantic, &g.range));
+        let pairs = if generic.is_empty() {
+            Vec::new()
+        } else {
+            self.pairs.find(text)
+        };
+        // Generic text heuristics answer to the same judge, and yield to a
+        // label that says the value is not a secret (`"postman-token": …`).
+        generic.retain(|g| {
+            !overlaps(&provider, &g.range)
+                && !overlaps(&semantic, &g.range)
+                && self
+                    .judge
+                    .judge(
+                        &String::from_utf8_lossy(&text.as_bytes()[g.range.clone()]),
+                        Sensitivity::Named,
+                    )
+                    .is_some()
+                && !pairs.iter().any(|p| {
+                    let name = &text[p.name.clone()];
+                    p.value.start < g.range.end
+                        && g.range.start < p.value.end
+                        && !name.is_empty()
+                        && !key_looks_secret(name)
+                        && !header_is_credential(name)
+                })
+        });
         provider.extend(semantic);
         provider.extend(generic);
         provider
     }
 
-    /// The spans of `text` that its field's meaning marks as credentials.
-    fn semantic_values(&self, text: &str, reading: Reading<'_>) -> Vec<(Range<usize>, Sensitivity)> {
-        let trimmed = || {
-            let start = text.len() - text.trim_start().len();
-            start..start + text.trim().len()
-        };
+    /// The spans of `text` that its field's meaning marks as credentials,
+    /// each with the gate its value must pass.
+    fn semantic_values(
+        &self,
+        text: &str,
+        reading: Reading<'_>,
+    ) -> Vec<(Range<usize>, Sensitivity)> {
+        let is_cookie = reading.kind.ends_with("cookie")
+            || reading.name.is_some_and(|n| {
+                n.eq_ignore_ascii_case("cookie") || n.eq_ignore_ascii_case("set-cookie")
+            });
         match reading.sensitivity {
             Sensitivity::Plain => Vec::new(),
-            Sensitivity::Credential if reading.name.is_some_and(|n| n.eq_ignore_ascii_case("cookie")) => {
-                cookie_values(text).into_iter().map(|r| (r, Sensitivity::Named)).collect()
+            _ if is_cookie && reading.kind.ends_with("cookie") => {
+                // A cookie object: `name` is the cookie's name.
+                if reading.name.is_some_and(cookie_is_session) {
+                    vec![(trimmed(text), Sensitivity::Named)]
+                } else {
+                    Vec::new()
+                }
             }
-            Sensitivity::Credential => vec![(strip_scheme(text), Sensitivity::Credential)],
-            Sensitivity::Named => vec![(trimmed(), Sensitivity::Named)],
-            Sensitivity::Text => self
-                .pairs
-                .find(text)
-                .into_iter()
-                .filter_map(|p| {
+            _ if is_cookie => session_cookies(text, 0),
+            Sensitivity::Credential => self.header_value(text, 0, Sensitivity::Credential),
+            Sensitivity::Named => vec![(trimmed(text), Sensitivity::Named)],
+            Sensitivity::Text => {
+                let mut out = Vec::new();
+                for p in self.pairs.find(text) {
                     let name = &text[p.name.clone()];
-                    let value = p.value.start;
+                    let value = &text[p.value.clone()];
                     if name.is_empty() {
-                        Some((p.value, Sensitivity::Credential))
+                        // URL user-info password (judged as a named value:
+                        // prose such as `mailto:support@` is not one).
+                        out.push((p.value, Sensitivity::Named));
+                    } else if name.eq_ignore_ascii_case("cookie")
+                        || name.eq_ignore_ascii_case("set-cookie")
+                    {
+                        out.extend(session_cookies(value, p.value.start));
                     } else if header_is_credential(name) {
-                        let r = strip_scheme(&text[p.value.clone()]);
-                        Some((value + r.start..value + r.end, Sensitivity::Credential))
+                        out.extend(self.header_value(value, p.value.start, Sensitivity::Named));
                     } else if key_looks_secret(name) {
-                        Some((p.value, Sensitivity::Named))
-                    } else {
-                        None
+                        out.push((p.value, Sensitivity::Named));
                     }
-                })
-                .collect(),
+                }
+                out
+            }
         }
     }
 
+    /// The credential in an Authorization-style value at `offset`: nothing
+    /// for per-request signatures, the part after the scheme otherwise; a
+    /// Basic credential only when its decoded password is not a placeholder.
+    fn header_value(
+        &self,
+        value: &str,
+        offset: usize,
+        gate: Sensitivity,
+    ) -> Vec<(Range<usize>, Sensitivity)> {
+        if is_signature_auth(value) {
+            return Vec::new();
+        }
+        let r = strip_scheme(value);
+        let is_basic = value
+            .trim_start()
+            .get(..6)
+            .is_some_and(|s| s.eq_ignore_ascii_case("basic "));
+        if is_basic {
+            if let Some(password) = basic_password(&value[r.clone()]) {
+                if self
+                    .judge
+                    .judge(&password, Sensitivity::Credential)
+                    .is_none()
+                {
+                    return Vec::new();
+                }
+            }
+        }
+        vec![(offset + r.start..offset + r.end, gate)]
+    }
     /// Reports each secret under one detector: a provider's when any
     /// provider matched it anywhere, else `postman-credential` over generic
     /// text heuristics.
@@ -373,7 +441,11 @@ impl<'e> Analyzer<'e> {
             let d = h.detector;
             let rank = |d: u32| {
                 let provider = !self.generic[d as usize] && Some(d) != self.credential;
-                (provider, Some(d) == self.credential, detectors[d as usize].confidence)
+                (
+                    provider,
+                    Some(d) == self.credential,
+                    detectors[d as usize].confidence,
+                )
             };
             best.entry(&h.secret)
                 .and_modify(|b| {
@@ -419,7 +491,8 @@ impl<'e> Analyzer<'e> {
                 continue;
             }
             if let Some(secret) = by_group.get(&(h.doc, h.group.clone(), other as u32)) {
-                h.parts.push((Arc::from(spec.part.as_str()), secret.clone()));
+                h.parts
+                    .push((Arc::from(spec.part.as_str()), secret.clone()));
             }
         }
     }
@@ -500,25 +573,44 @@ fn candidate(bytes: &[u8], m: &Match, offset: usize) -> Candidate {
 }
 
 fn overlaps(cands: &[Candidate], r: &Range<usize>) -> bool {
-    cands.iter().any(|c| c.range.start < r.end && r.start < c.range.end)
+    cands
+        .iter()
+        .any(|c| c.range.start < r.end && r.start < c.range.end)
 }
 
-/// `name=value` pairs of a Cookie header: the value spans.
-fn cookie_values(text: &str) -> Vec<Range<usize>> {
+/// The values of session cookies in a `Cookie` / `Set-Cookie` value at
+/// `offset` (`a=1; sid=…`), to be judged as named values.
+fn session_cookies(text: &str, offset: usize) -> Vec<(Range<usize>, Sensitivity)> {
     let mut out = Vec::new();
     let mut at = 0;
     for part in text.split(';') {
         if let Some(eq) = part.find('=') {
             let v = &part[eq + 1..];
-            let start = at + eq + 1 + (v.len() - v.trim_start().len());
-            out.push(start..start + v.trim().len());
-        } else if !part.trim().is_empty() {
-            let start = at + (part.len() - part.trim_start().len());
-            out.push(start..start + part.trim().len());
+            if cookie_is_session(part[..eq].trim()) {
+                let start = offset + at + eq + 1 + (v.len() - v.trim_start().len());
+                out.push((start..start + v.trim().len(), Sensitivity::Named));
+            }
         }
         at += part.len() + 1;
     }
     out
+}
+
+/// The span of `text` without surrounding whitespace.
+fn trimmed(text: &str) -> Range<usize> {
+    let start = text.len() - text.trim_start().len();
+    start..start + text.trim().len()
+}
+
+/// The password of a Basic credential (`base64(user:password)`), when it
+/// decodes to one.
+fn basic_password(b64: &str) -> Option<String> {
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(b64.trim())
+        .ok()?;
+    let text = String::from_utf8(bytes).ok()?;
+    text.split_once(':').map(|(_, p)| p.to_string())
 }
 
 /// The location of `range` of `value`, field `f` of export `path`.

@@ -77,7 +77,9 @@ pub struct Client {
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Client").field("base", &self.base).finish_non_exhaustive()
+        f.debug_struct("Client")
+            .field("base", &self.base)
+            .finish_non_exhaustive()
     }
 }
 
@@ -135,7 +137,12 @@ impl Client {
     }
 
     /// The uids in a paginated list.
-    fn list(&self, path: &str, field: &str, workspace: Option<&str>) -> Result<Vec<String>, ApiError> {
+    fn list(
+        &self,
+        path: &str,
+        field: &str,
+        workspace: Option<&str>,
+    ) -> Result<Vec<String>, ApiError> {
         let mut out = Vec::new();
         let mut offset = 0;
         loop {
@@ -148,12 +155,19 @@ impl Client {
                 None => field.to_string(),
             };
             let body = self.get(path, &query, &what)?;
-            let items = body.get(field).and_then(Value::as_array).ok_or_else(|| ApiError::Shape {
-                what: what.clone(),
-                detail: format!("no `{field}` array"),
-            })?;
+            let items =
+                body.get(field)
+                    .and_then(Value::as_array)
+                    .ok_or_else(|| ApiError::Shape {
+                        what: what.clone(),
+                        detail: format!("no `{field}` array"),
+                    })?;
             for item in items {
-                if let Some(uid) = item.get("uid").or_else(|| item.get("id")).and_then(Value::as_str) {
+                if let Some(uid) = item
+                    .get("uid")
+                    .or_else(|| item.get("id"))
+                    .and_then(Value::as_str)
+                {
                     out.push(uid.to_string());
                 }
             }
@@ -227,8 +241,12 @@ impl Client {
             }
             let retry = status.as_u16() == 429 || status.is_server_error();
             if retry && attempt < ATTEMPTS {
-                let wait = retry_after(resp.headers()).unwrap_or(Duration::from_millis(500 << attempt));
-                tracing::info!("Postman API answered {status} for {what}; retrying in {} ms", wait.as_millis());
+                let wait =
+                    retry_after(resp.headers()).unwrap_or(Duration::from_millis(500 << attempt));
+                tracing::info!(
+                    "Postman API answered {status} for {what}; retrying in {} ms",
+                    wait.as_millis()
+                );
                 thread::sleep(wait.min(MAX_WAIT));
                 continue;
             }

@@ -78,7 +78,10 @@ pub fn json_entries(
             Ok(n) if n as u64 > MAX_ENTRY => errors.push(ArchiveError::TooLarge(shown, n as u64)),
             Ok(n) => {
                 total += n as u64;
-                entries.push(Entry { path: shown, bytes: buf });
+                entries.push(Entry {
+                    path: shown,
+                    bytes: buf,
+                });
             }
             Err(e) => errors.push(ArchiveError::Read(shown, e)),
         }

@@ -90,7 +90,11 @@ pub enum ParseError {
 /// markers an export carries near its start. Cheap: used by directory scans
 /// to route files to this source.
 pub fn looks_like_postman(path: &str, bytes: &[u8]) -> bool {
-    let name = path.rsplit(['/', '\\']).next().unwrap_or(path).to_ascii_lowercase();
+    let name = path
+        .rsplit(['/', '\\'])
+        .next()
+        .unwrap_or(path)
+        .to_ascii_lowercase();
     if name.ends_with(".postman_collection.json")
         || name.ends_with(".postman_environment.json")
         || name.ends_with(".postman_globals.json")
@@ -117,6 +121,8 @@ pub fn looks_like_postman(path: &str, bytes: &[u8]) -> bool {
 /// Invalid or too deeply nested JSON (with its position), or JSON that is not
 /// a Postman export.
 pub fn parse(path: &str, bytes: &[u8]) -> Result<Document, ParseError> {
+    // Windows editors save exports with a UTF-8 byte-order mark.
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     check_depth(bytes)?;
     let (text, lossy) = match std::str::from_utf8(bytes) {
         Ok(s) => (Cow::Borrowed(s), false),
@@ -204,7 +210,9 @@ pub fn kind_of(root: &Value) -> Option<DocKind> {
         });
     }
     if obj.contains_key("collections")
-        && (obj.contains_key("environments") || obj.contains_key("globals") || obj.contains_key("version"))
+        && (obj.contains_key("environments")
+            || obj.contains_key("globals")
+            || obj.contains_key("version"))
     {
         return Some(DocKind::Dump);
     }
@@ -220,7 +228,10 @@ pub fn kind_of(root: &Value) -> Option<DocKind> {
             return kind_of(inner);
         }
     }
-    if obj.contains_key("values") && obj.contains_key("name") && obj.get("values").is_some_and(Value::is_array) {
+    if obj.contains_key("values")
+        && obj.contains_key("name")
+        && obj.get("values").is_some_and(Value::is_array)
+    {
         return Some(DocKind::Environment);
     }
     None
@@ -248,17 +259,42 @@ mod tests {
     #[test]
     fn kinds_are_recognised() {
         let cases = [
-            (r#"{"info":{"schema":"https://schema.getpostman.com/json/collection/v2.1.0/collection.json"},"item":[]}"#, DocKind::Collection),
-            (r#"{"name":"e","values":[],"_postman_variable_scope":"environment"}"#, DocKind::Environment),
-            (r#"{"name":"g","values":[],"_postman_variable_scope":"globals"}"#, DocKind::Globals),
-            (r#"{"id":"1","name":"c","order":[],"requests":[]}"#, DocKind::CollectionV1),
-            (r#"{"version":1,"collections":[],"environments":[]}"#, DocKind::Dump),
-            (r#"{"collection":{"info":{},"item":[]},"run":{}}"#, DocKind::NewmanReport),
+            (
+                r#"{"info":{"schema":"https://schema.getpostman.com/json/collection/v2.1.0/collection.json"},"item":[]}"#,
+                DocKind::Collection,
+            ),
+            (
+                r#"{"name":"e","values":[],"_postman_variable_scope":"environment"}"#,
+                DocKind::Environment,
+            ),
+            (
+                r#"{"name":"g","values":[],"_postman_variable_scope":"globals"}"#,
+                DocKind::Globals,
+            ),
+            (
+                r#"{"id":"1","name":"c","order":[],"requests":[]}"#,
+                DocKind::CollectionV1,
+            ),
+            (
+                r#"{"version":1,"collections":[],"environments":[]}"#,
+                DocKind::Dump,
+            ),
+            (
+                r#"{"collection":{"info":{},"item":[]},"run":{}}"#,
+                DocKind::NewmanReport,
+            ),
         ];
         for (text, kind) in cases {
-            assert_eq!(parse("x.json", text.as_bytes()).map(|d| d.kind), Ok(kind), "{text}");
+            assert_eq!(
+                parse("x.json", text.as_bytes()).map(|d| d.kind),
+                Ok(kind),
+                "{text}"
+            );
         }
-        assert_eq!(parse("x.json", b"{\"a\": 1}").map(|d| d.kind), Err(ParseError::NotPostman));
+        assert_eq!(
+            parse("x.json", b"{\"a\": 1}").map(|d| d.kind),
+            Err(ParseError::NotPostman)
+        );
     }
 
     #[test]

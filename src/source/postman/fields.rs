@@ -153,7 +153,8 @@ impl Walker {
     fn pop(&mut self) {
         if let Some(t) = self.tokens.pop() {
             let escaped = t.matches(['~', '/']).count();
-            self.pointer.truncate(self.pointer.len() - t.len() - escaped - 1);
+            self.pointer
+                .truncate(self.pointer.len() - t.len() - escaped - 1);
         }
     }
 
@@ -162,14 +163,20 @@ impl Walker {
     fn enter(&self, map: &Map<String, Value>, ctx: &Ctx) -> Ctx {
         let mut ctx = ctx.clone();
         let name = map.get("name").and_then(Value::as_str);
-        let parent_token = self.tokens.len().checked_sub(2).map(|i| self.tokens[i].as_str());
+        let parent_token = self
+            .tokens
+            .len()
+            .checked_sub(2)
+            .map(|i| self.tokens[i].as_str());
         let is_collection_root = (map.contains_key("info") && map.contains_key("item"))
-            || (map.contains_key("requests") && (map.contains_key("order") || map.contains_key("folders")));
+            || (map.contains_key("requests")
+                && (map.contains_key("order") || map.contains_key("folders")));
         if is_collection_root {
             ctx.collection = Some(Arc::from(self.pointer.as_str()));
             ctx.request.clear();
             ctx.group = Arc::from(self.pointer.as_str());
-        } else if let (Some(name), Some("item" | "requests" | "executions")) = (name, parent_token) {
+        } else if let (Some(name), Some("item" | "requests" | "executions")) = (name, parent_token)
+        {
             if parent_token == Some("requests") {
                 if let Some(folder) = map
                     .get("id")
@@ -183,7 +190,11 @@ impl Walker {
             ctx.group = Arc::from(self.pointer.as_str());
         } else if parent_token == Some("executions") {
             // newman: executions[].item.name names the request.
-            if let Some(n) = map.get("item").and_then(|i| i.get("name")).and_then(Value::as_str) {
+            if let Some(n) = map
+                .get("item")
+                .and_then(|i| i.get("name"))
+                .and_then(Value::as_str)
+            {
                 ctx.request.push(Arc::from(n));
             }
             ctx.group = Arc::from(self.pointer.as_str());
@@ -195,7 +206,10 @@ impl Walker {
     }
 
     fn token(&self, back: usize) -> Option<&str> {
-        self.tokens.len().checked_sub(back + 1).map(|i| self.tokens[i].as_str())
+        self.tokens
+            .len()
+            .checked_sub(back + 1)
+            .map(|i| self.tokens[i].as_str())
     }
 
     fn in_path(&self, t: &str) -> bool {
@@ -263,7 +277,11 @@ impl Walker {
                     return (
                         format!("auth.{auth_type}.{attr}"),
                         Some(attr.to_string()),
-                        if secret { Sensitivity::Credential } else { Sensitivity::Plain },
+                        if secret {
+                            Sensitivity::Credential
+                        } else {
+                            Sensitivity::Plain
+                        },
                         None,
                     );
                 }
@@ -276,7 +294,11 @@ impl Walker {
             return (
                 format!("auth.{auth_type}.{key}"),
                 Some(key.to_string()),
-                if secret { Sensitivity::Credential } else { Sensitivity::Plain },
+                if secret {
+                    Sensitivity::Credential
+                } else {
+                    Sensitivity::Plain
+                },
                 None,
             );
         }
@@ -298,7 +320,11 @@ impl Walker {
                 Sensitivity::Credential,
                 None,
             ),
-            "url" => text(if in_response && !in_original { "response.url" } else { "url.raw" }),
+            "url" => text(if in_response && !in_original {
+                "response.url"
+            } else {
+                "url.raw"
+            }),
             "raw" if self.token(1) == Some("url") => text("url.raw"),
             "raw" | "rawModeData" => text("body.raw"),
             "query" | "variables" if self.token(1) == Some("graphql") => text("body.graphql"),
@@ -310,7 +336,11 @@ impl Walker {
             "body" | "text" if in_response => text("response.body"),
             "description" => text("description"),
             "content" if self.token(1) == Some("description") => text("description"),
-            "headers" => text(if in_response { "response.header" } else { "header.raw" }),
+            "headers" => text(if in_response {
+                "response.header"
+            } else {
+                "header.raw"
+            }),
             _ => {
                 let kind = format!("other.{key}");
                 if key_looks_secret(key) {
@@ -346,11 +376,20 @@ impl Walker {
                 } else {
                     "header"
                 };
-                let s = if header_is_credential(name) { Sensitivity::Credential } else { named };
+                let s = if header_is_credential(name) {
+                    Sensitivity::Credential
+                } else {
+                    named
+                };
                 (kind.into(), s, None)
             }
             "cookie" | "cookies" => (
-                if in_response { "response.cookie" } else { "cookie" }.into(),
+                if in_response {
+                    "response.cookie"
+                } else {
+                    "cookie"
+                }
+                .into(),
                 Sensitivity::Named,
                 None,
             ),
@@ -361,7 +400,11 @@ impl Walker {
                 let at_root = ctx.collection.as_deref() == Some(self.parent_pointer(3));
                 if at_root {
                     let root = ctx.collection.clone().unwrap_or_else(|| Arc::from(""));
-                    ("variable.collection".into(), named, Some(Scope::Collection(root)))
+                    (
+                        "variable.collection".into(),
+                        named,
+                        Some(Scope::Collection(root)),
+                    )
                 } else {
                     let item: Arc<str> = Arc::from(self.parent_pointer(3));
                     ("variable.item".into(), named, Some(Scope::Item(item)))
@@ -369,11 +412,13 @@ impl Walker {
             }
             "values" | "globals" => {
                 let global = self.kind == DocKind::Globals || self.in_path("globals");
-                let secret = parent
-                    .and_then(|p| p.get("type"))
-                    .and_then(Value::as_str)
-                    == Some("secret");
-                let s = if secret { Sensitivity::Credential } else { named };
+                let secret =
+                    parent.and_then(|p| p.get("type")).and_then(Value::as_str) == Some("secret");
+                let s = if secret {
+                    Sensitivity::Credential
+                } else {
+                    named
+                };
                 if global {
                     ("globals.value".into(), s, Some(Scope::Global))
                 } else {
@@ -414,9 +459,21 @@ impl Walker {
 fn v1_folder_names(root: &Value) -> HashMap<String, String> {
     let mut out = HashMap::new();
     let mut collect = |coll: &Value| {
-        for folder in coll.get("folders").and_then(Value::as_array).into_iter().flatten() {
-            let Some(name) = folder.get("name").and_then(Value::as_str) else { continue };
-            for id in folder.get("order").and_then(Value::as_array).into_iter().flatten() {
+        for folder in coll
+            .get("folders")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let Some(name) = folder.get("name").and_then(Value::as_str) else {
+                continue;
+            };
+            for id in folder
+                .get("order")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
                 if let Some(id) = id.as_str() {
                     out.insert(id.to_string(), name.to_string());
                 }
@@ -424,7 +481,12 @@ fn v1_folder_names(root: &Value) -> HashMap<String, String> {
         }
     };
     collect(root);
-    for coll in root.get("collections").and_then(Value::as_array).into_iter().flatten() {
+    for coll in root
+        .get("collections")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         collect(coll);
     }
     out
@@ -458,14 +520,26 @@ mod tests {
             "variable":[{"key":"apiSecret","value":"v"}]}"#,
         );
         let f = find(&x, "/auth/bearer/0/value");
-        assert_eq!((f.kind.as_str(), f.sensitivity, f.request.is_none()), ("auth.bearer.token", Sensitivity::Credential, true));
+        assert_eq!(
+            (f.kind.as_str(), f.sensitivity, f.request.is_none()),
+            ("auth.bearer.token", Sensitivity::Credential, true)
+        );
         let f = find(&x, "/item/0/item/0/request/auth/basic/password");
         assert_eq!(f.kind, "auth.basic.password");
         assert_eq!(f.request.as_deref(), Some("F / R"));
-        assert_eq!(find(&x, "/item/0/item/0/request/auth/basic/username").sensitivity, Sensitivity::Plain);
+        assert_eq!(
+            find(&x, "/item/0/item/0/request/auth/basic/username").sensitivity,
+            Sensitivity::Plain
+        );
         let f = find(&x, "/item/0/item/0/request/header/0/value");
-        assert_eq!((f.kind.as_str(), f.sensitivity), ("header", Sensitivity::Credential));
-        assert_eq!(find(&x, "/item/0/item/0/request/url/query/0/value").kind, "query");
+        assert_eq!(
+            (f.kind.as_str(), f.sensitivity),
+            ("header", Sensitivity::Credential)
+        );
+        assert_eq!(
+            find(&x, "/item/0/item/0/request/url/query/0/value").kind,
+            "query"
+        );
         assert_eq!(find(&x, "/item/0/item/0/request/url/raw").kind, "url.raw");
         let f = find(&x, "/variable/0/value");
         assert_eq!(f.kind, "variable.collection");
@@ -475,7 +549,9 @@ mod tests {
 
     #[test]
     fn pointers_escape_tilde_and_slash() {
-        let x = fields(r#"{"name":"e","_postman_variable_scope":"environment","values":[],"a/b":{"c~d":"x"}}"#);
+        let x = fields(
+            r#"{"name":"e","_postman_variable_scope":"environment","values":[],"a/b":{"c~d":"x"}}"#,
+        );
         assert!(x.fields.iter().any(|f| f.pointer == "/a~1b/c~0d"));
     }
 }
