@@ -230,12 +230,25 @@ impl<'e> Analyzer<'e> {
                 let span = resolved.len()..resolved.len() + def_field.value.len();
                 resolved.push_str(&def_field.value);
                 resolved.push_str(&f.value[whole.end..]);
-                for c in self.evaluate(&resolved, Reading::of(f), scratch, matches) {
-                    if c.range.start < span.start || c.range.end > span.end {
-                        continue;
+                // What the use makes of the value (`Bearer {{x}}` is a
+                // credential), and what the definition says of it.
+                let mut found: Vec<Candidate> = self
+                    .evaluate(&resolved, Reading::of(f), scratch, matches)
+                    .into_iter()
+                    .filter(|c| c.range.start >= span.start && c.range.end <= span.end)
+                    .map(|mut c| {
+                        c.range = c.range.start - span.start..c.range.end - span.start;
+                        c
+                    })
+                    .collect();
+                for c in self.evaluate(&def_field.value, Reading::of(def_field), scratch, matches) {
+                    if !overlaps(&found, &c.range) {
+                        found.push(c);
                     }
-                    let in_def = c.range.start - span.start..c.range.end - span.start;
-                    let secret: Box<[u8]> = resolved.as_bytes()[c.range.clone()].into();
+                }
+                for c in found {
+                    let in_def = c.range.clone();
+                    let secret: Box<[u8]> = def_field.value.as_bytes()[c.range.clone()].into();
                     out.push(Hit {
                         detector: c.detector,
                         secret: secret.clone(),

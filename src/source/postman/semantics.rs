@@ -402,17 +402,9 @@ const PLACEHOLDER_PARTS: &[&str] = &[
 
 /// Decides whether a candidate value is a credential worth reporting, and
 /// how confidently.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct ValueJudge {
     placeholders: PlaceholderFilter,
-}
-
-impl Default for ValueJudge {
-    fn default() -> Self {
-        ValueJudge {
-            placeholders: PlaceholderFilter::new(),
-        }
-    }
 }
 
 impl ValueJudge {
@@ -466,7 +458,7 @@ impl ValueJudge {
         let digits_only = v.chars().all(|c| c.is_ascii_digit());
         match sensitivity {
             Sensitivity::Credential => {
-                if len < 4 || len > 4096 || (digits_only && len < 6) {
+                if !(4..=4096).contains(&len) || (digits_only && len < 6) {
                     return None;
                 }
                 Some(if len >= 12 && entropy >= 3.3 {
@@ -478,8 +470,7 @@ impl ValueJudge {
                 })
             }
             Sensitivity::Named | Sensitivity::Text => {
-                if len < 6
-                    || len > 1024
+                if !(6..=1024).contains(&len)
                     || entropy < 2.5
                     || (letters_only && len < 16)
                     || is_identifier(v)
@@ -510,16 +501,16 @@ fn is_constant_name(v: &str) -> bool {
         && v.chars().next().is_some_and(|c| c.is_ascii_uppercase())
 }
 
-/// A word or a name made of words: letters with `-`/`_`/`.` separators and
+/// A word or a name made of words: letters with `-`/`_`/`.`/`/` separators and
 /// at most two trailing digits (`access_token_expiry`, `addressKeyString`,
-/// `sellerSingleUseToken-`, `String!`).
+/// `sellerSingleUseToken-`, `String!`, `application/json`).
 fn is_identifier(v: &str) -> bool {
     let core = v.trim_end_matches(|c: char| c.is_ascii_digit() || "-_!.".contains(c));
     v.len() - core.len() <= 3
         && !core.is_empty()
         && core
             .chars()
-            .all(|c| c.is_ascii_alphabetic() || "-_.".contains(c))
+            .all(|c| c.is_ascii_alphabetic() || "-_./".contains(c))
 }
 
 /// A password *hash* (bcrypt, crypt, argon2): sensitive, but not a
