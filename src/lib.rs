@@ -1,6 +1,5 @@
-//! leakhound finds leaked credentials in working trees (and, as the sources
-//! grow, git history and Postman exports), and reports each secret once with
-//! every place it appears.
+//! leakhound finds leaked credentials in working trees, git history and
+//! Postman exports, and reports each secret once with every place it appears.
 //!
 //! The module tree follows the data flow:
 //!
@@ -10,7 +9,8 @@
 //!
 //! - [`detector`]: detector files (data) loaded, validated and compiled.
 //! - [`engine`]: one matcher over all detectors; scans `&[u8]`.
-//! - [`source`]: where bytes come from (the file system today).
+//! - [`source`]: where bytes come from: the file system, git history, Postman
+//!   exports (files, archives, the Postman API).
 //! - [`finding`]: deduplication by secret, fingerprints, locations.
 //! - [`report`]: rendering findings and scan statistics.
 //! - [`scan`]: the pipeline that wires them together.
