@@ -126,6 +126,26 @@ impl Walker {
                     self.pop();
                 }
             }
+            Value::Object(map) if is_buffer(map) => {
+                // newman stores response bodies as `{"type": "Buffer", "data": [bytes]}`.
+                let bytes: Vec<u8> = map["data"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|b| b.as_u64().and_then(|b| u8::try_from(b).ok()))
+                    .collect();
+                let text = String::from_utf8_lossy(&bytes).into_owned();
+                self.out.fields.push(Field {
+                    pointer: self.pointer.clone(),
+                    request: request_path(ctx),
+                    kind: "response.body".into(),
+                    name: None,
+                    value: text,
+                    sensitivity: Sensitivity::Text,
+                    group: ctx.group.clone(),
+                    collection: ctx.collection.clone(),
+                });
+            }
             Value::Object(map) => {
                 let ctx = self.enter(map, ctx);
                 for (k, child) in map {
@@ -223,15 +243,7 @@ impl Walker {
         let (kind, name, sensitivity, scope) = self.classify(&key, parent, ctx);
         let field = Field {
             pointer: self.pointer.clone(),
-            request: (!ctx.request.is_empty()).then(|| {
-                Arc::from(
-                    ctx.request
-                        .iter()
-                        .map(|s| s.as_ref())
-                        .collect::<Vec<_>>()
-                        .join(" / "),
-                )
-            }),
+            request: request_path(ctx),
             kind,
             name: name.clone(),
             value: s.to_string(),
@@ -454,6 +466,25 @@ impl Walker {
     }
 }
 
+/// `Folder / Sub-folder / Request` of a context, if inside a request.
+fn request_path(ctx: &Ctx) -> Option<Arc<str>> {
+    (!ctx.request.is_empty()).then(|| {
+        Arc::from(
+            ctx.request
+                .iter()
+                .map(|s| s.as_ref())
+                .collect::<Vec<_>>()
+                .join(" / "),
+        )
+    })
+}
+
+/// A serialized Node.js Buffer (`{"type": "Buffer", "data": [...]}`).
+fn is_buffer(map: &Map<String, Value>) -> bool {
+    map.get("type").and_then(Value::as_str) == Some("Buffer")
+        && map.get("data").is_some_and(Value::is_array)
+}
+
 /// v1 collections list folders with the ids of their requests: request id
 /// → folder name, so a request's path includes its folder.
 fn v1_folder_names(root: &Value) -> HashMap<String, String> {
@@ -545,6 +576,20 @@ mod tests {
         assert_eq!(f.kind, "variable.collection");
         assert_eq!(x.definitions.len(), 1);
         assert_eq!(x.definitions[0].scope, Scope::Collection(Arc::from("")));
+    }
+
+    #[test]
+    fn newman_buffers_are_decoded_response_bodies() {
+        let x = fields(
+            r#"{"collection":{"info":{},"item":[]},"run":{"executions":[{"item":{"name":"Login"},
+            "response":{"stream":{"type":"Buffer","data":[123,34,116,34,125]}}}]}}"#,
+        );
+        let f = find(&x, "/run/executions/0/response/stream");
+        assert_eq!(
+            (f.kind.as_str(), f.value.as_str()),
+            ("response.body", "{\"t\"}")
+        );
+        assert_eq!(f.request.as_deref(), Some("Login"));
     }
 
     #[test]
