@@ -285,34 +285,13 @@ impl Walker {
                     None
                 };
                 if let Some(attr) = attr {
-                    let secret = is_auth_secret(auth_type, attr);
-                    return (
-                        format!("auth.{auth_type}.{attr}"),
-                        Some(attr.to_string()),
-                        if secret {
-                            Sensitivity::Credential
-                        } else {
-                            Sensitivity::Plain
-                        },
-                        None,
-                    );
+                    return auth_attribute(auth_type, attr);
                 }
             }
         }
         // v1 `helperAttributes: {id: "basic", username, password}`.
         if self.token(1) == Some("helperAttributes") {
-            let auth_type = str_of("id").unwrap_or("unknown");
-            let secret = key != "id" && is_auth_secret(auth_type, key);
-            return (
-                format!("auth.{auth_type}.{key}"),
-                Some(key.to_string()),
-                if secret {
-                    Sensitivity::Credential
-                } else {
-                    Sensitivity::Plain
-                },
-                None,
-            );
+            return auth_attribute(str_of("id").unwrap_or("unknown"), key);
         }
 
         // `{key, value}` and `{name, value}` entries of a list.
@@ -464,6 +443,25 @@ impl Walker {
             None => "script".into(),
         }
     }
+}
+
+/// Attribute `attr` of an auth block of type `auth_type`: its kind, label,
+/// and whether the auth type makes it a credential.
+fn auth_attribute(
+    auth_type: &str,
+    attr: &str,
+) -> (String, Option<String>, Sensitivity, Option<Scope>) {
+    let sensitivity = if attr != "id" && is_auth_secret(auth_type, attr) {
+        Sensitivity::Credential
+    } else {
+        Sensitivity::Plain
+    };
+    (
+        format!("auth.{auth_type}.{attr}"),
+        Some(attr.to_string()),
+        sensitivity,
+        None,
+    )
 }
 
 /// `Folder / Sub-folder / Request` of a context, if inside a request.
