@@ -12,6 +12,7 @@ use anyhow::Context;
 
 use super::{ColorChoice, HistoryArgs, PostmanArgs, ScanArgs, ScanOptions, ScanSource};
 use crate::{
+    detector::DetectorSet,
     engine::Engine,
     report::{self, ReportOptions},
     scan::{self, GitScanOptions, PostmanMode, ScanOutcome},
@@ -99,7 +100,7 @@ pub fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     };
 
     // 4. Report.
-    write_report(&outcome, options)?;
+    write_report(&outcome, engine.detector_set(), options)?;
     if !quiet {
         summary(&outcome);
     }
@@ -180,7 +181,11 @@ fn selection(h: &HistoryArgs) -> anyhow::Result<Selection> {
     })
 }
 
-fn write_report(outcome: &ScanOutcome, options: &ScanOptions) -> anyhow::Result<()> {
+fn write_report(
+    outcome: &ScanOutcome,
+    detectors: &DetectorSet,
+    options: &ScanOptions,
+) -> anyhow::Result<()> {
     let mut opts = ReportOptions {
         redact: options.redact,
         color: false,
@@ -191,7 +196,7 @@ fn write_report(outcome: &ScanOutcome, options: &ScanOptions) -> anyhow::Result<
                 .with_context(|| format!("cannot create report file {}", path.display()))?;
             opts.color = options.color == ColorChoice::Always;
             let mut w = BufWriter::new(file);
-            report::render(options.format, outcome, opts, &mut w).and_then(|_| w.flush())
+            report::render(options.format, outcome, detectors, opts, &mut w).and_then(|_| w.flush())
         }
         None => {
             let stdout = io::stdout();
@@ -201,7 +206,7 @@ fn write_report(outcome: &ScanOutcome, options: &ScanOptions) -> anyhow::Result<
                 ColorChoice::Auto => stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none(),
             };
             let mut w = BufWriter::new(stdout.lock());
-            report::render(options.format, outcome, opts, &mut w).and_then(|_| w.flush())
+            report::render(options.format, outcome, detectors, opts, &mut w).and_then(|_| w.flush())
         }
     };
     match result {

@@ -3,13 +3,15 @@
 
 mod human;
 mod json;
+mod sarif;
 
 use std::io::{self, Write};
 
-use crate::{finding::Finding, scan::ScanOutcome};
+use crate::{detector::DetectorSet, finding::Finding, scan::ScanOutcome};
 
 pub use human::write_human;
 pub use json::{write_json, write_jsonl};
+pub use sarif::write_sarif;
 
 /// Output formats of `scan`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -20,6 +22,8 @@ pub enum Format {
     Json,
     /// One JSON finding object per line.
     Jsonl,
+    /// SARIF 2.1.0, for code scanning dashboards (the message is always redacted).
+    Sarif,
 }
 
 /// How to render.
@@ -31,13 +35,15 @@ pub struct ReportOptions {
     pub color: bool,
 }
 
-/// Renders `outcome` in `format` to `out`.
+/// Renders `outcome` in `format` to `out`; `detectors` supply rule
+/// descriptions and references where a format lists rules.
 ///
 /// # Errors
 /// Only I/O errors of `out`.
 pub fn render(
     format: Format,
     outcome: &ScanOutcome,
+    detectors: &DetectorSet,
     opts: ReportOptions,
     out: &mut dyn Write,
 ) -> io::Result<()> {
@@ -56,5 +62,6 @@ pub fn render(
         Format::Human => write_human(findings, &outcome.stats, opts.color, out),
         Format::Json => write_json(findings, &outcome.stats, out),
         Format::Jsonl => write_jsonl(findings, out),
+        Format::Sarif => write_sarif(findings, detectors, out),
     }
 }
