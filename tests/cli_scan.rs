@@ -165,7 +165,7 @@ fn redact_hides_every_secret_in_every_format() {
     assert!(secrets.len() >= 10);
     let t = tree();
     let t = t.to_str().expect("utf-8");
-    for format in ["human", "json", "jsonl"] {
+    for format in ["human", "json", "jsonl", "sarif", "csv"] {
         let out = run(&["scan", t, "--redact", "--format", format]);
         let text = format!(
             "{}{}",
@@ -176,6 +176,32 @@ fn redact_hides_every_secret_in_every_format() {
             assert!(!text.contains(s.as_str()), "{format} output leaks a secret");
         }
         assert!(text.contains("*****"), "{format} shows redacted forms");
+    }
+}
+
+#[test]
+fn csv_has_one_row_per_location_with_the_secret() {
+    let t = tree();
+    let out = run(&["scan", t.to_str().expect("utf-8"), "--format", "csv"]);
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    let mut rows = csv::Reader::from_reader(text.as_bytes());
+    let header = rows.headers().expect("header").clone();
+    assert_eq!(&header[0], "fingerprint");
+    let rows: Vec<csv::StringRecord> = rows.records().map(|r| r.expect("row")).collect();
+    let (_, report, _) = common::scan_json(&[t.to_str().expect("utf-8")]);
+    let locations: usize = report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| f["locations"].as_array().map_or(0, Vec::len))
+        .sum();
+    assert_eq!(rows.len(), locations);
+    for f in report["findings"].as_array().expect("findings") {
+        let secret = f["secret"].as_str().expect("secret");
+        assert!(
+            rows.iter().any(|r| &r[5] == secret),
+            "csv lists every secret"
+        );
     }
 }
 

@@ -1,6 +1,7 @@
 //! Reports: pure rendering of findings and scan statistics into a writer.
 //! One file per format; nothing here scans, filters or decides.
 
+mod csv;
 mod human;
 mod json;
 mod sarif;
@@ -9,6 +10,7 @@ use std::io::{self, Write};
 
 use crate::{detector::DetectorSet, finding::Finding, scan::ScanOutcome};
 
+pub use csv::write_csv;
 pub use human::write_human;
 pub use json::{write_json, write_jsonl};
 pub use sarif::write_sarif;
@@ -24,6 +26,8 @@ pub enum Format {
     Jsonl,
     /// SARIF 2.1.0, for code scanning dashboards (the message is always redacted).
     Sarif,
+    /// One CSV row per location, with a header row.
+    Csv,
 }
 
 /// How to render.
@@ -63,5 +67,6 @@ pub fn render(
         Format::Json => write_json(findings, &outcome.stats, out),
         Format::Jsonl => write_jsonl(findings, out),
         Format::Sarif => write_sarif(findings, detectors, out),
+        Format::Csv => write_csv(findings, out),
     }
 }
