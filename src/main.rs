@@ -11,6 +11,9 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Scan(args) => cli::scan::run(args, cli.quiet),
         Command::Detectors(cmd) => cli::detectors::run(cmd),
+        Command::Baseline(cli::BaselineCommand::Create(args)) => {
+            cli::scan::create_baseline(args, cli.quiet)
+        }
     };
     match result {
         Ok(code) => code,

@@ -106,6 +106,28 @@ fn file_git_and_postman_scans_give_schema_valid_sarif_without_secrets() {
         assert!(!v.is_valid(&broken));
     }
 
+    // Suppressed findings are SARIF suppressions, not dropped.
+    write(
+        dir.path(),
+        "allowed.py",
+        "key = \"ghp_Xk4Pq9Wz2Lm7Rt1Vb8Nc3Hy6Jd0Fs5Ga2Eu9\"  # leakhound:allow\n",
+    );
+    let (log, _) = sarif(&["scan", "dir", dir.path().to_str().expect("utf-8")]);
+    assert_valid(&log);
+    let suppressed: Vec<&serde_json::Value> = log["runs"][0]["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .filter(|r| {
+            !r["suppressions"]
+                .as_array()
+                .expect("suppressions")
+                .is_empty()
+        })
+        .collect();
+    assert_eq!(suppressed.len(), 1);
+    assert_eq!(suppressed[0]["suppressions"][0]["kind"], "inSource");
+
     let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/postman");
     let (log, _) = sarif(&["scan", "postman", fixtures]);
     assert_valid(&log);

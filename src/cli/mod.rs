@@ -31,7 +31,7 @@ pub struct Cli {
 }
 
 const EXIT_HELP: &str =
-    "Exit codes: 0 no findings, 1 findings (see --exit-code), 2 the scan could not run.";
+    "Exit codes: 0 no unsuppressed findings, 1 unsuppressed findings (see --exit-code), 2 the scan could not run.";
 
 /// Top-level commands.
 #[derive(Debug, Subcommand)]
@@ -44,6 +44,20 @@ pub enum Command {
     /// List or check detectors.
     #[command(subcommand)]
     Detectors(DetectorsCommand),
+    /// Record what a scan finds now, so later scans (`--baseline FILE`) fail
+    /// only on new leaks.
+    #[command(subcommand)]
+    Baseline(BaselineCommand),
+}
+
+/// `leakhound baseline`.
+#[derive(Debug, Subcommand)]
+pub enum BaselineCommand {
+    /// Scan PATH as `scan` would and write the fingerprints of every finding
+    /// (no secrets) to --output (default .leakhound-baseline.json). Commit it;
+    /// then `leakhound scan PATH --baseline .leakhound-baseline.json` reports
+    /// the old findings as suppressed and exits 1 only on new ones.
+    Create(Box<ScanArgs>),
 }
 
 /// `leakhound scan`.
@@ -182,6 +196,17 @@ pub struct ScanOptions {
     /// Show only a short prefix of each secret (in the secret field, parts and snippets).
     #[arg(long)]
     pub redact: bool,
+    /// Report findings whose fingerprint is in FILE (written by `leakhound
+    /// baseline create`) as suppressed; they do not affect the exit code.
+    /// Baseline entries no longer found are listed as stale.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Ignore file: one fingerprint per line, `# comments` allowed (default:
+    /// `.leakhoundignore` in the scan root, when present). Precedence:
+    /// inline `leakhound:allow` on the secret's line, then this file, then
+    /// the baseline.
+    #[arg(long, value_name = "FILE")]
+    pub ignore_file: Option<PathBuf>,
     /// Exit code when unsuppressed findings remain.
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub exit_code: u8,

@@ -14,6 +14,7 @@ use super::{ColorChoice, HistoryArgs, PostmanArgs, ScanArgs, ScanOptions, ScanSo
 use crate::{
     detector::DetectorSet,
     engine::Engine,
+    finding::suppress,
     report::{self, ReportOptions},
     scan::{self, GitScanOptions, PostmanMode, ScanOutcome},
     source::{
@@ -28,6 +29,51 @@ use crate::{
 /// # Errors
 /// Anything that stops the scan from running (exit 2 in `main`).
 pub fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<ExitCode> {
+    let (outcome, engine, options) = execute(args)?;
+    write_report(&outcome, engine.detector_set(), options)?;
+    if !quiet {
+        summary(&outcome);
+    }
+    let unsuppressed = outcome
+        .findings
+        .iter()
+        .filter(|f| f.suppressed.is_none())
+        .count();
+    Ok(if unsuppressed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(options.exit_code)
+    })
+}
+
+/// Runs `leakhound baseline create`: scans as `scan` would and writes the
+/// fingerprints of everything found (suppressed or not) to `--output`.
+///
+/// # Errors
+/// As [`run`], or when the baseline cannot be written.
+pub fn create_baseline(args: &ScanArgs, quiet: bool) -> anyhow::Result<ExitCode> {
+    let (outcome, _, options) = execute(args)?;
+    let path = options
+        .output
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(".leakhound-baseline.json"));
+    let baseline = suppress::Baseline::of(&outcome.findings);
+    let text = serde_json::to_string_pretty(&baseline).context("cannot encode the baseline")?;
+    std::fs::write(&path, text + "\n")
+        .with_context(|| format!("cannot write the baseline {}", path.display()))?;
+    if !quiet {
+        eprintln!(
+            "leakhound: baseline of {} findings written to {}",
+            baseline.findings.len(),
+            path.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Scans as `args` say and applies suppression: the outcome, the engine it
+/// was scanned with, and the options in force.
+fn execute(args: &ScanArgs) -> anyhow::Result<(ScanOutcome, Engine, &ScanOptions)> {
     let (plan, options) = match &args.source {
         Some(ScanSource::Dir(d)) => (Plan::Files(&d.paths), &d.options),
         Some(ScanSource::Postman(p)) => (Plan::Postman(p), &p.options),
@@ -99,16 +145,36 @@ pub fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         }
     };
 
-    // 4. Report.
-    write_report(&outcome, engine.detector_set(), options)?;
-    if !quiet {
-        summary(&outcome);
-    }
-    Ok(if outcome.findings.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(options.exit_code)
-    })
+    // 4. Suppression: inline allows are marked; the ignore file and the baseline here.
+    let mut outcome = outcome;
+    let root = match plan {
+        Plan::Files(paths) => paths.first().map(PathBuf::as_path),
+        Plan::Postman(p) => p.paths.first().map(PathBuf::as_path),
+        Plan::History { repo, .. } => Some(repo.as_path()),
+    };
+    let ignore = match (&options.ignore_file, root) {
+        (Some(path), _) => Some(suppress::IgnoreList::load(path)?),
+        (None, Some(root)) if root.join(".leakhoundignore").is_file() => {
+            Some(suppress::IgnoreList::load(&root.join(".leakhoundignore"))?)
+        }
+        _ => None,
+    };
+    let baseline = match &options.baseline {
+        Some(path) => Some((path.display().to_string(), suppress::Baseline::load(path)?)),
+        None => None,
+    };
+    let stale = suppress::apply(
+        &mut outcome.findings,
+        ignore.as_ref(),
+        baseline.as_ref().map(|(name, b)| (name.as_str(), b)),
+    );
+    outcome.stats.suppressed = outcome
+        .findings
+        .iter()
+        .filter(|f| f.suppressed.is_some())
+        .count() as u64;
+    outcome.stats.stale_baseline = stale;
+    Ok((outcome, engine, options))
 }
 
 /// Exports from the Postman API, as `scan postman --api` names them.
@@ -226,9 +292,21 @@ fn summary(outcome: &ScanOutcome) {
             g.commits, g.trees_read, g.unique_blobs, g.enumerate_ms, g.scan_ms
         );
     }
+    if !s.stale_baseline.is_empty() {
+        eprintln!(
+            "leakhound: {} baseline entries are stale (no longer found): {}",
+            s.stale_baseline.len(),
+            s.stale_baseline
+                .iter()
+                .map(|e| format!("{} {} ({})", e.fingerprint, e.detector, e.location))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
     eprintln!(
-        "leakhound: {} secrets ({} locations) in {} blobs ({} bytes, {} duplicate) in {} ms; {} skipped",
+        "leakhound: {} secrets ({} suppressed, {} locations) in {} blobs ({} bytes, {} duplicate) in {} ms; {} skipped",
         outcome.findings.len(),
+        s.suppressed,
         locations,
         s.blobs_scanned,
         s.bytes_scanned,

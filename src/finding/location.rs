@@ -126,6 +126,16 @@ impl Location {
         }
     }
 
+    /// `path:line` (or `path#pointer` for a Postman field), for baselines
+    /// and summaries.
+    pub fn short(&self) -> String {
+        match self {
+            Location::File(f) => format!("{}:{}", f.path, f.line),
+            Location::Git(g) => format!("{}:{}", g.path, g.line),
+            Location::Postman(p) => format!("{}#{}", p.path, p.json_pointer),
+        }
+    }
+
     /// Rebuilds the snippet around `masked` instead of the secret, and
     /// masks each (part, masked part) pair in the surrounding context.
     pub(crate) fn redact_snippet(&mut self, masked: &str, parts: &[(String, String)]) {

@@ -6,6 +6,7 @@
 //! the same report. Suppression (baselines, ignore files) will live here too.
 
 mod location;
+pub mod suppress;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -14,6 +15,7 @@ use sha2::{Digest, Sha256};
 
 use crate::detector::{Confidence, DetectorId, DetectorSet};
 pub use location::{snippet, FileLocation, GitLocation, Location, PostmanLocation, Snippet};
+pub use suppress::{Suppression, SuppressionKind};
 
 /// The stable id of a (detector, secret) pair: the first 128 bits of
 /// SHA-256 over a version tag, the detector id and the secret, in hex.
@@ -90,6 +92,9 @@ pub struct Finding {
     pub verification: Verification,
     /// Every place the secret was found, sorted.
     pub locations: Vec<Location>,
+    /// Why the finding does not count (inline allow, ignore file, baseline).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suppressed: Option<Suppression>,
 }
 
 impl std::fmt::Debug for Finding {
@@ -154,6 +159,8 @@ pub struct FoundSecret {
     /// A confidence that overrides the detector's, for detectors whose
     /// confidence depends on where the secret is (e.g. a Postman field's kind).
     pub confidence: Option<Confidence>,
+    /// Whether the secret's line carries `leakhound:allow`.
+    pub allowed: bool,
 }
 
 impl std::fmt::Debug for FoundSecret {
@@ -173,6 +180,8 @@ pub struct FindingsBuilder {
     detectors: DetectorSet,
     index: HashMap<(u32, Box<[u8]>), usize>,
     findings: Vec<Finding>,
+    /// Per finding: locations added that are not inline-allowed.
+    not_allowed: Vec<usize>,
 }
 
 impl std::fmt::Debug for FindingsBuilder {
@@ -190,6 +199,7 @@ impl FindingsBuilder {
             detectors,
             index: HashMap::new(),
             findings: Vec::new(),
+            not_allowed: Vec::new(),
         }
     }
 
@@ -210,11 +220,16 @@ impl FindingsBuilder {
                     entropy: (found.entropy * 1000.0).round() / 1000.0,
                     verification: Verification::default(),
                     locations: Vec::new(),
+                    suppressed: None,
                 });
+                self.not_allowed.push(0);
                 self.index.insert(key, self.findings.len() - 1);
                 self.findings.len() - 1
             }
         };
+        if !found.allowed {
+            self.not_allowed[i] += 1;
+        }
         let f = &mut self.findings[i];
         if let Some(c) = found.confidence {
             f.confidence = f.confidence.max(c);
@@ -232,7 +247,13 @@ impl FindingsBuilder {
     /// the same order.
     pub fn finish(self) -> Vec<Finding> {
         let mut findings = self.findings;
-        for f in &mut findings {
+        for (f, &not_allowed) in findings.iter_mut().zip(&self.not_allowed) {
+            if not_allowed == 0 {
+                f.suppressed = Some(Suppression {
+                    kind: SuppressionKind::Inline,
+                    justification: None,
+                });
+            }
             f.locations.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
             f.locations.dedup_by(|a, b| a.sort_key() == b.sort_key());
         }
@@ -273,6 +294,7 @@ mod tests {
             column: 1,
             snippet: Snippet::default(),
             confidence: None,
+            allowed: false,
         };
         let finding = Finding {
             fingerprint: "f".into(),
@@ -284,6 +306,7 @@ mod tests {
             entropy: 4.5,
             verification: Verification::default(),
             locations: Vec::new(),
+            suppressed: None,
         };
         for text in [format!("{found:?}"), format!("{finding:?}")] {
             assert!(!text.contains(secret) && !text.contains("R4nd0m"), "{text}");

@@ -41,7 +41,8 @@ pub fn write_human(
 }
 
 fn render(findings: &[Finding], stats: &ScanStats, w: &mut dyn WriteColor) -> io::Result<()> {
-    for f in findings {
+    // Suppressed findings are counted in the summary, not shown.
+    for f in findings.iter().filter(|f| f.suppressed.is_none()) {
         let sev = match f.confidence {
             Confidence::High => Color::Red,
             Confidence::Medium => Color::Yellow,
@@ -182,6 +183,9 @@ fn render(findings: &[Finding], stats: &ScanStats, w: &mut dyn WriteColor) -> io
         plural(locations)
     )?;
     w.reset()?;
+    if stats.suppressed > 0 {
+        write!(w, ", {} suppressed", stats.suppressed)?;
+    }
     writeln!(
         w,
         " in {} blob{}, {} in {} ms; {} skipped",

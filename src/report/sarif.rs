@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 
 use crate::{
     detector::{Confidence, DetectorSet},
-    finding::{redact, Finding, Location},
+    finding::{redact, Finding, Location, SuppressionKind},
 };
 
 /// The SARIF schema the output follows.
@@ -105,7 +105,22 @@ fn result(f: &Finding, rule_index: usize) -> Value {
     if let Some(detail) = &f.verification.detail {
         props["verificationDetail"] = Value::String(detail.clone());
     }
+    let suppressions: Vec<Value> = f
+        .suppressed
+        .iter()
+        .map(|s| {
+            let mut v = json!({
+                "kind": if s.kind == SuppressionKind::Inline { "inSource" } else { "external" },
+                "status": "accepted",
+            });
+            if let Some(j) = &s.justification {
+                v["justification"] = Value::String(j.clone());
+            }
+            v
+        })
+        .collect();
     json!({
+        "suppressions": suppressions,
         "ruleId": f.detector.as_str(),
         "ruleIndex": rule_index,
         "level": level(f.confidence),

@@ -209,6 +209,7 @@ pub fn scan_fs_with(
             blobs_deduplicated: collected.deduplicated,
             skipped,
             git: None,
+            ..ScanStats::default()
         },
     })
 }

@@ -427,6 +427,8 @@ pub fn scan_git(
             blobs_scanned: blobs,
             blobs_deduplicated: deduplicated,
             skipped,
+            suppressed: 0,
+            stale_baseline: Vec::new(),
             git: Some(GitStats {
                 commits: inventory.commits.len() as u64,
                 trees_read: inventory.trees_read,

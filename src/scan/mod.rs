@@ -23,8 +23,8 @@ use std::{
 use serde::Serialize;
 
 use crate::{
-    engine::{Engine, Match, Scratch},
-    finding::{snippet, Finding, FoundSecret},
+    engine::{lines::line_bounds, Engine, Match, Scratch},
+    finding::{snippet, suppress::INLINE_ALLOW, Finding, FoundSecret},
     source::Skipped,
 };
 
@@ -41,6 +41,11 @@ pub struct ScanStats {
     pub blobs_deduplicated: u64,
     /// What was not scanned, and why.
     pub skipped: Vec<Skipped>,
+    /// Findings suppressed (inline allow, ignore file, baseline).
+    pub suppressed: u64,
+    /// Baseline entries no finding matched any more.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub stale_baseline: Vec<crate::finding::suppress::BaselineEntry>,
     /// Git history phases, for git scans.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub git: Option<GitStats>,
@@ -185,5 +190,10 @@ fn found_secret(blob: &[u8], m: &Match) -> FoundSecret {
         column: m.column,
         snippet: snippet(blob, m.secret.clone()),
         confidence: None,
+        allowed: {
+            let line = line_bounds(blob, m.secret.start);
+            let end = line_bounds(blob, m.secret.end.saturating_sub(1).max(m.secret.start)).end;
+            memchr::memmem::find(&blob[line.start..end], INLINE_ALLOW).is_some()
+        },
     }
 }

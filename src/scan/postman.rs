@@ -175,6 +175,7 @@ impl<'e> Analyzer<'e> {
                 column: 0,
                 snippet: Default::default(),
                 confidence: h.confidence,
+                allowed: false,
             };
             builder.add(&found, Location::Postman(h.location));
         }
