@@ -3,6 +3,7 @@
 //! runs them and renders the result.
 
 pub mod detectors;
+pub mod progress;
 pub mod scan;
 
 use std::path::PathBuf;
@@ -207,6 +208,9 @@ pub struct ScanOptions {
     /// the baseline.
     #[arg(long, value_name = "FILE")]
     pub ignore_file: Option<PathBuf>,
+    /// No progress line on stderr (it is shown only on a terminal anyway).
+    #[arg(long)]
+    pub no_progress: bool,
     /// Exit code when unsuppressed findings remain.
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub exit_code: u8,

@@ -10,7 +10,9 @@ use std::{
 
 use anyhow::Context;
 
-use super::{ColorChoice, HistoryArgs, PostmanArgs, ScanArgs, ScanOptions, ScanSource};
+use super::{
+    progress::Progress, ColorChoice, HistoryArgs, PostmanArgs, ScanArgs, ScanOptions, ScanSource,
+};
 use crate::{
     detector::DetectorSet,
     engine::Engine,
@@ -29,7 +31,10 @@ use crate::{
 /// # Errors
 /// Anything that stops the scan from running (exit 2 in `main`).
 pub fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<ExitCode> {
-    let (outcome, engine, options) = execute(args)?;
+    let (outcome, engine, options) = {
+        let _progress = Progress::start(!quiet && !no_progress_flag(args));
+        execute(args)?
+    };
     write_report(&outcome, engine.detector_set(), options)?;
     if !quiet {
         summary(&outcome);
@@ -69,6 +74,17 @@ pub fn create_baseline(args: &ScanArgs, quiet: bool) -> anyhow::Result<ExitCode>
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Whether `--no-progress` was given (it lives in the options of whichever
+/// source was chosen).
+fn no_progress_flag(args: &ScanArgs) -> bool {
+    match &args.source {
+        Some(ScanSource::Dir(d)) => d.options.no_progress,
+        Some(ScanSource::Git(g)) => g.options.no_progress,
+        Some(ScanSource::Postman(p)) => p.options.no_progress,
+        None => args.options.no_progress,
+    }
 }
 
 /// Scans as `args` say and applies suppression: the outcome, the engine it

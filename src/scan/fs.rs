@@ -61,6 +61,7 @@ impl BlobSink for FsSink<'_> {
         }
         self.local.blobs += 1;
         self.local.bytes += bytes.len() as u64;
+        super::progress::record(bytes.len() as u64);
         let key = xxhash_rust::xxh3::xxh3_128(bytes);
         let found = match self.cache.get(key) {
             Some(found) => {

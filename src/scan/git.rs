@@ -202,6 +202,7 @@ impl Worker<'_> {
             }
         };
         let own = own.map(Arc::new);
+        super::progress::record(len);
         let result = match found {
             Some(found) => Scanned::Found(i, len, new_bytes, found),
             None => Scanned::Clean(len, new_bytes),
