@@ -165,7 +165,7 @@ fn redact_hides_every_secret_in_every_format() {
     assert!(secrets.len() >= 10);
     let t = tree();
     let t = t.to_str().expect("utf-8");
-    for format in ["human", "json", "jsonl", "sarif", "csv"] {
+    for format in ["human", "json", "jsonl", "sarif", "csv", "html"] {
         let out = run(&["scan", t, "--redact", "--format", format]);
         let text = format!(
             "{}{}",

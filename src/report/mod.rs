@@ -2,6 +2,7 @@
 //! One file per format; nothing here scans, filters or decides.
 
 mod csv;
+mod html;
 mod human;
 mod json;
 mod sarif;
@@ -11,6 +12,7 @@ use std::io::{self, Write};
 use crate::{detector::DetectorSet, finding::Finding, scan::ScanOutcome};
 
 pub use csv::write_csv;
+pub use html::write_html;
 pub use human::write_human;
 pub use json::{write_json, write_jsonl};
 pub use sarif::write_sarif;
@@ -28,6 +30,8 @@ pub enum Format {
     Sarif,
     /// One CSV row per location, with a header row.
     Csv,
+    /// One standalone HTML page for audits (no external assets).
+    Html,
 }
 
 /// How to render.
@@ -68,5 +72,6 @@ pub fn render(
         Format::Jsonl => write_jsonl(findings, out),
         Format::Sarif => write_sarif(findings, detectors, out),
         Format::Csv => write_csv(findings, out),
+        Format::Html => write_html(findings, &outcome.stats, out),
     }
 }
