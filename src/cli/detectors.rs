@@ -19,8 +19,10 @@ pub fn load(args: &DetectorArgs) -> anyhow::Result<DetectorSet> {
     } else {
         detector::load_builtin().map_err(joined)?
     };
+    all.retain(|d| !args.disabled.iter().any(|id| id == d.id.as_str()));
     let builtin_count = all.len();
     all.extend(detector::load_paths(&args.detector_paths).map_err(joined)?);
+    all.retain(|d| !args.disabled.iter().any(|id| id == d.id.as_str()));
     if all.is_empty() {
         bail!("no detectors loaded (--no-builtin without --detectors)");
     }

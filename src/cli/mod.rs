@@ -2,6 +2,7 @@
 //! module per subcommand that turns parsed arguments into library builders,
 //! runs them and renders the result.
 
+pub mod config;
 pub mod detectors;
 pub mod progress;
 pub mod scan;
@@ -182,15 +183,32 @@ pub struct DirArgs {
     pub options: ScanOptions,
 }
 
+impl ScanOptions {
+    /// The report format in force.
+    pub fn format(&self) -> Format {
+        self.format.unwrap_or(Format::Human)
+    }
+
+    /// The exit code for unsuppressed findings.
+    pub fn exit_code(&self) -> u8 {
+        self.exit_code.unwrap_or(1)
+    }
+
+    /// The size above which files and blobs are skipped.
+    pub fn max_file_size(&self) -> u64 {
+        self.max_file_size.unwrap_or(25 << 20)
+    }
+}
+
 /// Options shared by every scan.
 #[derive(Debug, Clone, Args)]
 pub struct ScanOptions {
     /// Detectors.
     #[command(flatten)]
     pub detectors: DetectorArgs,
-    /// Report format.
-    #[arg(long, short = 'f', value_enum, default_value_t = Format::Human)]
-    pub format: Format,
+    /// Report format (default: human).
+    #[arg(long, short = 'f', value_enum, value_name = "FORMAT")]
+    pub format: Option<Format>,
     /// Write the report to FILE instead of stdout.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -211,18 +229,23 @@ pub struct ScanOptions {
     /// No progress line on stderr (it is shown only on a terminal anyway).
     #[arg(long)]
     pub no_progress: bool,
-    /// Exit code when unsuppressed findings remain.
-    #[arg(long, value_name = "N", default_value_t = 1)]
-    pub exit_code: u8,
+    /// Exit code when unsuppressed findings remain (default 1).
+    #[arg(long, value_name = "N")]
+    pub exit_code: Option<u8>,
+    /// Settings file (default: `.leakhound.toml` in the scan root, when
+    /// present): extra and disabled detectors, allowlisted secrets, regexes
+    /// and stopwords, excludes and option defaults. Flags win over it.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// Colour in human output: auto (on a terminal, unless NO_COLOR is set), always, never.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
     /// Worker threads (default: one per core).
     #[arg(long, short = 'j', value_name = "N", default_value_t = 0)]
     pub threads: usize,
-    /// Skip (and record) files and blobs larger than this; accepts K, M, G suffixes.
-    #[arg(long, value_name = "SIZE", default_value = "25M", value_parser = parse_size)]
-    pub max_file_size: u64,
+    /// Skip (and record) files and blobs larger than this (default 25M); accepts K, M, G suffixes.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_file_size: Option<u64>,
     /// Do not scan paths matching GLOB (gitignore syntax; repeatable).
     #[arg(long, value_name = "GLOB")]
     pub exclude: Vec<String>,
@@ -243,6 +266,9 @@ pub struct DetectorArgs {
     /// Do not load the built-in detectors.
     #[arg(long)]
     pub no_builtin: bool,
+    /// Detector ids to leave out (from the config file).
+    #[arg(skip)]
+    pub disabled: Vec<String>,
 }
 
 /// When to colour human output.

@@ -11,7 +11,8 @@ use std::{
 use anyhow::Context;
 
 use super::{
-    progress::Progress, ColorChoice, HistoryArgs, PostmanArgs, ScanArgs, ScanOptions, ScanSource,
+    config, progress::Progress, ColorChoice, HistoryArgs, PostmanArgs, ScanArgs, ScanOptions,
+    ScanSource,
 };
 use crate::{
     detector::DetectorSet,
@@ -35,7 +36,7 @@ pub fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         let _progress = Progress::start(!quiet && !no_progress_flag(args));
         execute(args)?
     };
-    write_report(&outcome, engine.detector_set(), options)?;
+    write_report(&outcome, engine.detector_set(), &options)?;
     if !quiet {
         summary(&outcome);
     }
@@ -47,7 +48,7 @@ pub fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     Ok(if unsuppressed == 0 {
         ExitCode::SUCCESS
     } else {
-        ExitCode::from(options.exit_code)
+        ExitCode::from(options.exit_code())
     })
 }
 
@@ -89,7 +90,7 @@ fn no_progress_flag(args: &ScanArgs) -> bool {
 
 /// Scans as `args` say and applies suppression: the outcome, the engine it
 /// was scanned with, and the options in force.
-fn execute(args: &ScanArgs) -> anyhow::Result<(ScanOutcome, Engine, &ScanOptions)> {
+fn execute(args: &ScanArgs) -> anyhow::Result<(ScanOutcome, Engine, ScanOptions)> {
     let (plan, options) = match &args.source {
         Some(ScanSource::Dir(d)) => (Plan::Files(&d.paths), &d.options),
         Some(ScanSource::Postman(p)) => (Plan::Postman(p), &p.options),
@@ -116,6 +117,15 @@ fn execute(args: &ScanArgs) -> anyhow::Result<(ScanOutcome, Engine, &ScanOptions
             paths => (Plan::Files(paths), &args.options),
         },
     };
+
+    // 0. The config file of the scan root (or --config), under the flags.
+    let root = match plan {
+        Plan::Files(paths) => paths.first().map(PathBuf::as_path),
+        Plan::Postman(p) => p.paths.first().map(PathBuf::as_path),
+        Plan::History { repo, .. } => Some(repo.as_path()),
+    };
+    let (options, allow) = config::apply(options.config.as_deref(), root, options)?;
+    let options = &options;
 
     // 1. Detectors and engine, built once and shared by every worker.
     let detectors = super::detectors::load(&options.detectors)?;
@@ -144,7 +154,7 @@ fn execute(args: &ScanArgs) -> anyhow::Result<(ScanOutcome, Engine, &ScanOptions
             let mut git = GitSourceBuilder::new();
             git.selection(selection(history)?)
                 .all_objects(history.all_objects)
-                .max_blob_size(options.max_file_size);
+                .max_blob_size(options.max_file_size());
             let source = git.build(repo)?;
             let work = match (worktree, source.work_dir()) {
                 (true, Some(dir)) => Some(fs_source(options, &[dir], true)?),
@@ -161,13 +171,9 @@ fn execute(args: &ScanArgs) -> anyhow::Result<(ScanOutcome, Engine, &ScanOptions
         }
     };
 
-    // 4. Suppression: inline allows are marked; the ignore file and the baseline here.
+    // 4. Suppression: inline allows are marked; the config allowlist, the
+    // ignore file and the baseline here.
     let mut outcome = outcome;
-    let root = match plan {
-        Plan::Files(paths) => paths.first().map(PathBuf::as_path),
-        Plan::Postman(p) => p.paths.first().map(PathBuf::as_path),
-        Plan::History { repo, .. } => Some(repo.as_path()),
-    };
     let ignore = match (&options.ignore_file, root) {
         (Some(path), _) => Some(suppress::IgnoreList::load(path)?),
         (None, Some(root)) if root.join(".leakhoundignore").is_file() => {
@@ -181,6 +187,7 @@ fn execute(args: &ScanArgs) -> anyhow::Result<(ScanOutcome, Engine, &ScanOptions
     };
     let stale = suppress::apply(
         &mut outcome.findings,
+        &allow,
         ignore.as_ref(),
         baseline.as_ref().map(|(name, b)| (name.as_str(), b)),
     );
@@ -190,7 +197,7 @@ fn execute(args: &ScanArgs) -> anyhow::Result<(ScanOutcome, Engine, &ScanOptions
         .filter(|f| f.suppressed.is_some())
         .count() as u64;
     outcome.stats.stale_baseline = stale;
-    Ok((outcome, engine, options))
+    Ok((outcome, engine, options.clone()))
 }
 
 /// Exports from the Postman API, as `scan postman --api` names them.
@@ -230,7 +237,7 @@ fn fs_source(
     let mut fs = FsSourceBuilder::new();
     fs.history_scanned(history_scanned)
         .threads(options.threads)
-        .max_file_size(options.max_file_size)
+        .max_file_size(options.max_file_size())
         .respect_gitignore(options.respect_gitignore)
         .follow_symlinks(options.follow_symlinks);
     for g in &options.exclude {
@@ -278,7 +285,8 @@ fn write_report(
                 .with_context(|| format!("cannot create report file {}", path.display()))?;
             opts.color = options.color == ColorChoice::Always;
             let mut w = BufWriter::new(file);
-            report::render(options.format, outcome, detectors, opts, &mut w).and_then(|_| w.flush())
+            report::render(options.format(), outcome, detectors, opts, &mut w)
+                .and_then(|_| w.flush())
         }
         None => {
             let stdout = io::stdout();
@@ -288,7 +296,8 @@ fn write_report(
                 ColorChoice::Auto => stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none(),
             };
             let mut w = BufWriter::new(stdout.lock());
-            report::render(options.format, outcome, detectors, opts, &mut w).and_then(|_| w.flush())
+            report::render(options.format(), outcome, detectors, opts, &mut w)
+                .and_then(|_| w.flush())
         }
     };
     match result {

@@ -1,17 +1,19 @@
 //! Suppression: findings a team has accepted stay in the report, marked, but
 //! no longer fail the build.
 //!
-//! Three sources, applied in this order (the first that matches is the one
+//! Four sources, applied in this order (the first that matches is the one
 //! reported):
 //!
 //! 1. **inline** — `leakhound:allow` on the line of the secret, at every
 //!    place the secret appears;
-//! 2. **ignore file** — `.leakhoundignore`: one fingerprint per line, `#`
+//! 2. **config allowlist** — secrets, regexes and stopwords in
+//!    `.leakhound.toml`;
+//! 3. **ignore file** — `.leakhoundignore`: one fingerprint per line, `#`
 //!    comments;
-//! 3. **baseline** — `--baseline FILE` written by `leakhound baseline create`:
+//! 4. **baseline** — `--baseline FILE` written by `leakhound baseline create`:
 //!    the fingerprints of an earlier scan.
 //!
-//! All match by fingerprint (detector + secret), so a secret that moves to
+//! All but the allowlist match by fingerprint (detector + secret), so a secret that moves to
 //! another line or file stays suppressed.
 
 use std::{collections::HashMap, path::Path};
@@ -33,6 +35,56 @@ pub enum SuppressionKind {
     IgnoreFile,
     /// Present in the baseline.
     Baseline,
+    /// Allowlisted by the config file (a secret, a regex or a stopword).
+    Config,
+}
+
+/// Secrets the config file allows: exact values, regexes, stopwords.
+#[derive(Debug, Clone, Default)]
+pub struct Allowlist {
+    secrets: std::collections::HashSet<String>,
+    regexes: Vec<regex_automata::meta::Regex>,
+    stopwords: Vec<String>,
+}
+
+impl Allowlist {
+    /// An allowlist; `regexes` are compiled here.
+    ///
+    /// # Errors
+    /// The first regex that does not compile, with its index.
+    pub fn new(
+        secrets: Vec<String>,
+        regexes: &[String],
+        stopwords: Vec<String>,
+    ) -> Result<Allowlist, String> {
+        let regexes = regexes
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                regex_automata::meta::Regex::new(r).map_err(|e| format!("entry {}: {e}", i + 1))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Allowlist {
+            secrets: secrets.into_iter().collect(),
+            regexes,
+            stopwords: stopwords.into_iter().map(|w| w.to_lowercase()).collect(),
+        })
+    }
+
+    /// Why `secret` is allowed, if it is.
+    fn reason(&self, secret: &str) -> Option<String> {
+        if self.secrets.contains(secret) {
+            return Some("allowlisted secret".into());
+        }
+        if let Some(i) = self.regexes.iter().position(|r| r.is_match(secret)) {
+            return Some(format!("allowlist regex {}", i + 1));
+        }
+        let lower = secret.to_lowercase();
+        self.stopwords
+            .iter()
+            .find(|w| lower.contains(w.as_str()))
+            .map(|w| format!("stopword `{w}`"))
+    }
 }
 
 /// A suppression and its justification.
@@ -183,6 +235,7 @@ impl Baseline {
 /// builder) and returns the baseline entries no finding matched: stale.
 pub fn apply(
     findings: &mut [Finding],
+    allow: &Allowlist,
     ignore: Option<&IgnoreList>,
     baseline: Option<(&str, &Baseline)>,
 ) -> Vec<BaselineEntry> {
@@ -192,7 +245,12 @@ pub fn apply(
         if f.suppressed.is_some() {
             continue;
         }
-        if let Some(comment) = ignore.and_then(|i| i.entries.get(&f.fingerprint)) {
+        if let Some(reason) = allow.reason(&f.secret) {
+            f.suppressed = Some(Suppression {
+                kind: SuppressionKind::Config,
+                justification: Some(reason),
+            });
+        } else if let Some(comment) = ignore.and_then(|i| i.entries.get(&f.fingerprint)) {
             f.suppressed = Some(Suppression {
                 kind: SuppressionKind::IgnoreFile,
                 justification: comment.clone(),
