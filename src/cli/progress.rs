@@ -1,4 +1,5 @@
-//! The progress line on stderr for long scans: blobs and bytes read, rate.
+//! The progress line on stderr for long scans: blobs and bytes read, rate,
+//! and an ETA when the total is known (git history).
 //! Shown only on a terminal, never with `--quiet` or `--no-progress`; it
 //! shows counts only, so it cannot leak a secret.
 
@@ -12,7 +13,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use indicatif::{HumanBytes, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{HumanBytes, HumanDuration, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::scan::progress;
 
@@ -43,8 +44,19 @@ impl Progress {
             while !flag.load(Ordering::Relaxed) {
                 let (blobs, bytes) = progress::snapshot();
                 let secs = started.elapsed().as_secs_f64().max(0.001);
+                let done = match progress::total() {
+                    // Blobs of a known total, and the time left at the rate so far.
+                    Some(total) if blobs > 0 => {
+                        let left = total.saturating_sub(blobs) as f64 * secs / blobs as f64;
+                        format!(
+                            "{blobs}/{total} blobs, ETA {}",
+                            HumanDuration(Duration::from_secs_f64(left))
+                        )
+                    }
+                    _ => format!("{blobs} files/blobs"),
+                };
                 bar.set_message(format!(
-                    "{blobs} files/blobs, {} ({}/s)",
+                    "{done}, {} ({}/s)",
                     HumanBytes(bytes),
                     HumanBytes((bytes as f64 / secs) as u64)
                 ));

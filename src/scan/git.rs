@@ -307,6 +307,7 @@ pub fn scan_git(
 
     // 1. What to scan, and where each blob was introduced.
     let inventory = source.inventory(options.threads)?;
+    super::progress::set_total(inventory.blobs.len() as u64);
     let mut skipped = inventory.skipped.clone();
 
     // 2. Every unique blob, once; version chains in parallel.
