@@ -53,7 +53,7 @@ pub fn write_html(findings: &[Finding], stats: &ScanStats, out: &mut dyn Write) 
          <h1>leakhound report</h1><div class=\"meta\">leakhound {} · {} files/blobs · {} · {} ms · {} skipped</div>",
         env!("CARGO_PKG_VERSION"),
         stats.blobs_scanned,
-        bytes(stats.bytes_scanned),
+        super::human_bytes(stats.bytes_scanned),
         stats.duration_ms,
         stats.skipped.len()
     );
@@ -314,15 +314,6 @@ fn shorten(s: &str, max: usize) -> String {
         s.to_string()
     } else {
         s.chars().take(max).collect::<String>() + "…"
-    }
-}
-
-fn bytes(n: u64) -> String {
-    match n {
-        n if n >= 1 << 30 => format!("{:.1} GiB", n as f64 / (1u64 << 30) as f64),
-        n if n >= 1 << 20 => format!("{:.1} MiB", n as f64 / (1u64 << 20) as f64),
-        n if n >= 1 << 10 => format!("{:.1} KiB", n as f64 / 1024.0),
-        n => format!("{n} B"),
     }
 }
 

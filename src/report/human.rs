@@ -191,7 +191,7 @@ fn render(findings: &[Finding], stats: &ScanStats, w: &mut dyn WriteColor) -> io
         " in {} blob{}, {} in {} ms; {} skipped",
         stats.blobs_scanned,
         plural(stats.blobs_scanned as usize),
-        human_bytes(stats.bytes_scanned),
+        super::human_bytes(stats.bytes_scanned),
         stats.duration_ms,
         stats.skipped.len()
     )
@@ -208,14 +208,5 @@ fn plural(n: usize) -> &'static str {
         ""
     } else {
         "s"
-    }
-}
-
-fn human_bytes(n: u64) -> String {
-    match n {
-        n if n >= 1 << 30 => format!("{:.1} GiB", n as f64 / (1u64 << 30) as f64),
-        n if n >= 1 << 20 => format!("{:.1} MiB", n as f64 / (1u64 << 20) as f64),
-        n if n >= 1 << 10 => format!("{:.1} KiB", n as f64 / 1024.0),
-        n => format!("{n} B"),
     }
 }
