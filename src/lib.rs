@@ -13,6 +13,7 @@
 //!   exports (files, archives, the Postman API).
 //! - [`finding`]: deduplication by secret, fingerprints, locations.
 //! - [`report`]: rendering findings and scan statistics.
+//! - [`verify`]: live checks of unique secrets (opt-in).
 //! - [`scan`]: the pipeline that wires them together.
 #![deny(missing_docs)]
 
@@ -23,3 +24,4 @@ pub mod finding;
 pub mod report;
 pub mod scan;
 pub mod source;
+pub mod verify;

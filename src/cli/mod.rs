@@ -226,6 +226,23 @@ pub struct ScanOptions {
     /// the baseline.
     #[arg(long, value_name = "FILE")]
     pub ignore_file: Option<PathBuf>,
+    /// Check each unique secret with its provider (off by default). A secret
+    /// is sent only to its verifier's fixed host, redirects are not followed,
+    /// TLS is verified, answers are read up to 1 MiB; see README "Verification".
+    #[arg(long)]
+    pub verify: bool,
+    /// With --verify: send detector ID's checks to URL (scheme, host and port
+    /// replaced; path kept) instead of the provider; for tests and proxies.
+    /// Repeatable.
+    #[arg(long, value_name = "ID=URL", requires = "verify")]
+    pub verify_endpoint: Vec<String>,
+    /// List what --verify would contact (detector, host, number of secrets)
+    /// and send nothing.
+    #[arg(long)]
+    pub verify_dry_run: bool,
+    /// With --verify: report only findings verified valid.
+    #[arg(long, requires = "verify")]
+    pub only_verified: bool,
     /// No progress line on stderr (it is shown only on a terminal anyway).
     #[arg(long)]
     pub no_progress: bool,

@@ -25,6 +25,7 @@ use crate::{
         git::{self, GitSourceBuilder, Selection},
         postman::{api, Document},
     },
+    verify,
 };
 
 /// Runs `leakhound scan`.
@@ -32,10 +33,32 @@ use crate::{
 /// # Errors
 /// Anything that stops the scan from running (exit 2 in `main`).
 pub fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<ExitCode> {
-    let (outcome, engine, options) = {
+    let (mut outcome, engine, options) = {
         let _progress = Progress::start(!quiet && !no_progress_flag(args));
         execute(args)?
     };
+    if options.verify || options.verify_dry_run {
+        let mut opts = verify::VerifyOptions::default();
+        for e in &options.verify_endpoint {
+            let Some((id, url)) = e.split_once('=') else {
+                anyhow::bail!("--verify-endpoint expects ID=URL, got `{e}`");
+            };
+            opts.endpoints.insert(id.to_string(), url.to_string());
+        }
+        if options.verify_dry_run {
+            for p in verify::plan(&outcome.findings, engine.detector_set(), &opts) {
+                println!("{}\t{}\t{}", p.detector, p.host, p.count);
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        verify::verify(&mut outcome.findings, engine.detector_set(), &opts)
+            .map_err(anyhow::Error::msg)?;
+        if options.only_verified {
+            outcome
+                .findings
+                .retain(|f| f.verification.status == crate::finding::VerificationStatus::Valid);
+        }
+    }
     write_report(&outcome, engine.detector_set(), &options)?;
     if !quiet {
         summary(&outcome);

@@ -1,0 +1,222 @@
+//! Verification against real HTTP servers on 127.0.0.1: valid with
+//! identity, invalid, 429 then valid, a 500, a redirect that is not
+//! followed, an oversized answer read in part, a timeout, the dry run — and
+//! no secret in any output but the report's own secret field.
+
+mod common;
+
+use std::{
+    io::{BufRead, BufReader, Read, Write},
+    net::TcpListener,
+    sync::{Arc, Mutex},
+    thread,
+    time::Duration,
+};
+
+use common::{bin, write};
+
+const LIVE: &str = "ghp_Lv4Xk8Pq2Wz6Lr1Vt9Nb3Cy7Jd5Fs0Ga4Eu2";
+const DEAD: &str = "ghp_Dd7Wx3Ke9Lm1Rt5Vb8Nc2Hy6Jd4Fs0Ga1Eu5";
+const LIMITED: &str = "ghp_Rl2Qz8Wx4Ke6Lm9Rt3Vb7Nc1Hy5Jd0Fs2Ga8";
+const BROKEN: &str = "ghp_Br5Nc1Hy7Jd3Fs9Ga2Eu6Lv0Xk4Pq8Wz2Lr6";
+const MOVED: &str = "ghp_Mv8Vt2Nb6Cy0Jd4Fs8Ga2Eu6Lv0Xk4Pq8Wz3";
+const HUGE: &str = "ghp_Hg3Lr7Vt1Nb5Cy9Jd3Fs7Ga1Eu5Lv9Xk3Pq7";
+const SLOW: &str = "ghp_Sl6Pq0Wz4Lr8Vt2Nb6Cy0Jd4Fs8Ga2Eu6Lv0";
+
+/// A GitHub-shaped `/user` endpoint; answers by the bearer token.
+fn github() -> (String, Arc<Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let seen = log.clone();
+    thread::spawn(move || {
+        let mut limited_once = false;
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let seen = seen.clone();
+            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+            let mut line = String::new();
+            let _ = reader.read_line(&mut line);
+            let mut token = String::new();
+            loop {
+                let mut h = String::new();
+                if reader.read_line(&mut h).is_err() || h.trim().is_empty() {
+                    break;
+                }
+                if let Some(v) = h
+                    .to_ascii_lowercase()
+                    .strip_prefix("authorization: bearer ")
+                {
+                    token = h.trim()["authorization: bearer ".len()..].to_string();
+                    let _ = v;
+                }
+            }
+            seen.lock()
+                .expect("log")
+                .push(format!("{} {}", line.trim(), token));
+            let (status, headers, body): (&str, String, String) = match token.as_str() {
+                LIVE => (
+                    "200 OK",
+                    String::new(),
+                    r#"{"login":"octocat","id":1}"#.into(),
+                ),
+                DEAD => (
+                    "401 Unauthorized",
+                    String::new(),
+                    r#"{"message":"Bad credentials"}"#.into(),
+                ),
+                LIMITED if !limited_once => {
+                    limited_once = true;
+                    (
+                        "429 Too Many Requests",
+                        "Retry-After: 1\r\n".into(),
+                        "{}".into(),
+                    )
+                }
+                LIMITED => (
+                    "200 OK",
+                    String::new(),
+                    r#"{"login":"ratelimited-user"}"#.into(),
+                ),
+                BROKEN => ("500 Internal Server Error", String::new(), "oops".into()),
+                MOVED => (
+                    "302 Found",
+                    "Location: http://198.51.100.7/steal\r\n".into(),
+                    String::new(),
+                ),
+                HUGE => (
+                    "200 OK",
+                    String::new(),
+                    format!("{{\"login\":\"big\",\"pad\":\"{}\"}}", "x".repeat(3 << 20)),
+                ),
+                SLOW => {
+                    thread::sleep(Duration::from_secs(15));
+                    ("200 OK", String::new(), "{}".into())
+                }
+                _ => ("404 Not Found", String::new(), "{}".into()),
+            };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\nContent-Type: application/json\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let mut rest = Vec::new();
+            let _ = reader.read_to_end(&mut rest);
+        }
+    });
+    (base, log)
+}
+
+#[test]
+fn declarative_verification_reads_answers_safely() {
+    let (base, log) = github();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let secrets = [LIVE, DEAD, LIMITED, BROKEN, MOVED, HUGE];
+    let text: String = secrets
+        .iter()
+        .map(|s| format!("GITHUB_TOKEN={s}\n"))
+        .collect();
+    write(dir.path(), "tokens.env", text);
+    let endpoint = format!("github-pat-classic={base}");
+    let out = bin()
+        .args([
+            "scan",
+            dir.path().to_str().expect("utf-8"),
+            "--format",
+            "json",
+            "--verify",
+            "--verify-endpoint",
+            &endpoint,
+        ])
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let status = |s: &str| {
+        let f = report["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .find(|f| f["secret"] == s)
+            .unwrap_or_else(|| panic!("no finding for {s}"));
+        (
+            f["verification"]["status"]
+                .as_str()
+                .unwrap_or("")
+                .to_string(),
+            f["verification"]["detail"]
+                .as_str()
+                .unwrap_or("")
+                .to_string(),
+        )
+    };
+    assert_eq!(status(LIVE), ("valid".into(), "login=octocat".into()));
+    assert_eq!(status(DEAD).0, "invalid");
+    assert_eq!(
+        status(LIMITED),
+        ("valid".into(), "login=ratelimited-user".into()),
+        "429 is retried after Retry-After"
+    );
+    assert_eq!(status(BROKEN), ("unknown".into(), "HTTP 500".into()));
+    let (st, detail) = status(MOVED);
+    assert_eq!(st, "unknown");
+    assert!(detail.contains("redirect not followed"), "{detail}");
+    // A 3 MiB answer is read only in part: the status still says valid, but
+    // the cut JSON yields no identity (a full read would give login=big).
+    assert_eq!(status(HUGE), ("valid".into(), "HTTP 200".into()));
+    let log = log.lock().expect("log").clone();
+    assert!(log.iter().all(|l| l.starts_with("GET /user ")), "{log:?}");
+    assert_eq!(log.iter().filter(|l| l.ends_with(LIMITED)).count(), 2);
+    assert_eq!(
+        log.iter().filter(|l| l.ends_with(LIVE)).count(),
+        1,
+        "one request per unique secret"
+    );
+    for s in secrets {
+        assert!(!stderr.contains(s), "{stderr}");
+    }
+}
+
+#[test]
+fn a_slow_provider_is_an_error_not_a_hang() {
+    let (base, _) = github();
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(dir.path(), "t.env", format!("GITHUB_TOKEN={SLOW}\n"));
+    let endpoint = format!("github-pat-classic={base}");
+    let out = bin()
+        .args([
+            "scan",
+            dir.path().to_str().expect("utf-8"),
+            "-f",
+            "json",
+            "--verify",
+            "--verify-endpoint",
+            &endpoint,
+        ])
+        .output()
+        .expect("runs");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(report["findings"][0]["verification"]["status"], "error");
+    assert_eq!(report["findings"][0]["verification"]["detail"], "timed out");
+}
+
+#[test]
+fn dry_run_lists_hosts_and_sends_nothing() {
+    let (base, log) = github();
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(dir.path(), "t.env", format!("A={LIVE}\nB={DEAD}\n"));
+    let out = bin()
+        .args([
+            "scan",
+            dir.path().to_str().expect("utf-8"),
+            "--verify-dry-run",
+        ])
+        .output()
+        .expect("runs");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "github-pat-classic\tapi.github.com\t2\n"
+    );
+    let _ = base;
+    assert!(log.lock().expect("log").is_empty());
+}
