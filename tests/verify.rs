@@ -131,6 +131,11 @@ fn declarative_verification_reads_answers_safely() {
         .output()
         .expect("runs");
     let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "a live secret has its own exit code"
+    );
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     let status = |s: &str| {
         let f = report["findings"]
@@ -175,6 +180,26 @@ fn declarative_verification_reads_answers_safely() {
     for s in secrets {
         assert!(!stderr.contains(s), "{stderr}");
     }
+
+    // The human report puts live secrets first, marked.
+    let out = bin()
+        .args([
+            "scan",
+            dir.path().to_str().expect("utf-8"),
+            "--verify",
+            "--verify-endpoint",
+            &endpoint,
+            "--color",
+            "never",
+        ])
+        .output()
+        .expect("runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let first = text.split("\n\n").next().unwrap_or("");
+    assert!(
+        first.starts_with(" LIVE ") && first.contains("valid (login="),
+        "{first}"
+    );
 }
 
 #[test]

@@ -15,6 +15,8 @@ use crate::report::Format;
 
 /// Exit code for "the scan could not run".
 pub const EXIT_ERROR: u8 = 2;
+/// Exit code for "a secret verified live was found" (`--verify`).
+pub const EXIT_LIVE: u8 = 3;
 
 /// leakhound finds leaked credentials (API keys, tokens, private keys,
 /// passwords) and reports each secret once, with every place it appears.
@@ -33,7 +35,7 @@ pub struct Cli {
 }
 
 const EXIT_HELP: &str =
-    "Exit codes: 0 no unsuppressed findings, 1 unsuppressed findings (see --exit-code), 2 the scan could not run.";
+    "Exit codes: 0 no unsuppressed findings, 1 unsuppressed findings (see --exit-code), 2 the scan could not run, 3 a secret verified live (--verify).";
 
 /// Top-level commands.
 #[derive(Debug, Subcommand)]

@@ -17,7 +17,7 @@ use super::{
 use crate::{
     detector::DetectorSet,
     engine::Engine,
-    finding::suppress,
+    finding::{suppress, VerificationStatus},
     report::{self, ReportOptions},
     scan::{self, GitScanOptions, PostmanMode, ScanOutcome},
     source::{
@@ -56,7 +56,7 @@ pub fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         if options.only_verified {
             outcome
                 .findings
-                .retain(|f| f.verification.status == crate::finding::VerificationStatus::Valid);
+                .retain(|f| f.verification.status == VerificationStatus::Valid);
         }
     }
     write_report(&outcome, engine.detector_set(), &options)?;
@@ -68,6 +68,13 @@ pub fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         .iter()
         .filter(|f| f.suppressed.is_none())
         .count();
+    let live = outcome
+        .findings
+        .iter()
+        .any(|f| f.suppressed.is_none() && f.verification.status == VerificationStatus::Valid);
+    if live {
+        return Ok(ExitCode::from(super::EXIT_LIVE));
+    }
     Ok(if unsuppressed == 0 {
         ExitCode::SUCCESS
     } else {

@@ -4,7 +4,11 @@ use std::io::{self, Write};
 
 use termcolor::{Ansi, Color, ColorSpec, NoColor, WriteColor};
 
-use crate::{detector::Confidence, finding::Finding, finding::Location, scan::ScanStats};
+use crate::{
+    detector::Confidence,
+    finding::{Finding, Location, VerificationStatus},
+    scan::ScanStats,
+};
 
 /// Locations shown per finding before "+N more".
 const SHOWN_LOCATIONS: usize = 5;
@@ -42,7 +46,21 @@ pub fn write_human(
 
 fn render(findings: &[Finding], stats: &ScanStats, w: &mut dyn WriteColor) -> io::Result<()> {
     // Suppressed findings are counted in the summary, not shown.
-    for f in findings.iter().filter(|f| f.suppressed.is_none()) {
+    // Secrets verified live first: they are what needs a responder now.
+    let mut shown: Vec<&Finding> = findings.iter().filter(|f| f.suppressed.is_none()).collect();
+    shown.sort_by_key(|f| f.verification.status != VerificationStatus::Valid);
+    for f in shown {
+        if f.verification.status == VerificationStatus::Valid {
+            w.set_color(
+                ColorSpec::new()
+                    .set_fg(Some(Color::White))
+                    .set_bg(Some(Color::Red))
+                    .set_bold(true),
+            )?;
+            write!(w, " LIVE ")?;
+            w.reset()?;
+            write!(w, " ")?;
+        }
         let sev = match f.confidence {
             Confidence::High => Color::Red,
             Confidence::Medium => Color::Yellow,
@@ -58,6 +76,17 @@ fn render(findings: &[Finding], stats: &ScanStats, w: &mut dyn WriteColor) -> io
             "{}",
             shorten(&f.secret.replace('\n', "\\n"), SHOWN_SECRET)
         )?;
+        if f.verification.status != VerificationStatus::NotChecked {
+            label(w, "verified")?;
+            let status = serde_json::to_value(f.verification.status)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default();
+            match &f.verification.detail {
+                Some(d) => writeln!(w, "{status} ({d})")?,
+                None => writeln!(w, "{status}")?,
+            }
+        }
         for (name, value) in &f.parts {
             label(w, name)?;
             writeln!(w, "{value}")?;
