@@ -21,6 +21,7 @@ pub mod cli;
 pub mod detector;
 pub mod engine;
 pub mod finding;
+pub mod http;
 pub mod report;
 pub mod scan;
 pub mod source;

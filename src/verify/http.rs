@@ -55,15 +55,7 @@ impl HttpVerifier {
     /// # Errors
     /// When the HTTP client cannot be built.
     pub fn new(opts: &VerifyOptions) -> Result<HttpVerifier, String> {
-        let client = reqwest::blocking::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(opts.timeout)
-            .user_agent(concat!(
-                "leakhound/",
-                env!("CARGO_PKG_VERSION"),
-                " (secret verification)"
-            ))
-            .build()
+        let client = crate::http::client(opts.timeout)
             .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
         Ok(HttpVerifier { client })
     }
@@ -116,8 +108,8 @@ impl HttpVerifier {
             };
             let status = resp.status().as_u16();
             if (status == 429 || resp.status().is_server_error()) && attempt < opts.attempts {
-                let wait =
-                    retry_after(resp.headers()).unwrap_or(Duration::from_millis(250 << attempt));
+                let wait = crate::http::retry_after(resp.headers())
+                    .unwrap_or(Duration::from_millis(250 << attempt));
                 thread::sleep(wait.min(MAX_RETRY_WAIT));
                 continue;
             }
@@ -196,15 +188,4 @@ fn outcome(status: VerificationStatus, detail: &str) -> Verification {
         status,
         detail: Some(detail.to_string()),
     }
-}
-
-fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    headers
-        .get(reqwest::header::RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse::<u64>()
-        .ok()
-        .map(Duration::from_secs)
 }

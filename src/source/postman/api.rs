@@ -92,12 +92,8 @@ impl Client {
         if key.trim().is_empty() {
             return Err(ApiError::NoKey);
         }
-        let http = reqwest::blocking::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(Duration::from_secs(60))
-            .user_agent(concat!("leakhound/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|source| ApiError::Http {
+        let http =
+            crate::http::client(Duration::from_secs(60)).map_err(|source| ApiError::Http {
                 what: "client setup".into(),
                 source,
             })?;
@@ -241,8 +237,8 @@ impl Client {
             }
             let retry = status.as_u16() == 429 || status.is_server_error();
             if retry && attempt < ATTEMPTS {
-                let wait =
-                    retry_after(resp.headers()).unwrap_or(Duration::from_millis(500 << attempt));
+                let wait = crate::http::retry_after(resp.headers())
+                    .unwrap_or(Duration::from_millis(500 << attempt));
                 tracing::info!(
                     "Postman API answered {status} for {what}; retrying in {} ms",
                     wait.as_millis()
@@ -263,18 +259,6 @@ impl Client {
             });
         }
     }
-}
-
-/// `Retry-After` in seconds (the form Postman sends).
-fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    headers
-        .get(reqwest::header::RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse::<u64>()
-        .ok()
-        .map(Duration::from_secs)
 }
 
 fn dedup(v: &mut Vec<String>) {
