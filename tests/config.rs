@@ -111,6 +111,36 @@ fn a_malformed_config_names_its_line_and_does_not_quote_it() {
     );
     assert!(!stderr.contains(TOKEN), "{stderr}");
 
+    // A value of the wrong type is not echoed either (the parser would quote it).
+    write(
+        root,
+        ".leakhound.toml",
+        format!("[allowlist]\nsecrets = \"{TOKEN}\"\n"),
+    );
+    let out = run(&["scan", root.to_str().expect("utf-8")]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(".leakhound.toml:2: invalid config"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(TOKEN), "{stderr}");
+    for bad in [
+        format!("[scan]\nformat = \"{TOKEN}\"\n"),
+        format!("[allowlist]\nregexes = [\"({TOKEN}\"]\n"),
+    ] {
+        write(root, ".leakhound.toml", bad);
+        let out = run(&["scan", root.to_str().expect("utf-8")]);
+        assert_eq!(out.status.code(), Some(2));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("invalid") || stderr.contains("must be one of"),
+            "{stderr}"
+        );
+        assert!(!stderr.contains(TOKEN), "{stderr}");
+    }
+    std::fs::remove_file(root.join(".leakhound.toml")).expect("rm");
+
     write(root, "other.toml", "[scan]\nunknown_option = 1\n");
     let out = run(&[
         "scan",

@@ -115,10 +115,12 @@ pub fn apply(
     o.exclude.extend(config.scan.exclude.iter().cloned());
     if o.max_file_size.is_none() {
         if let Some(size) = &config.scan.max_file_size {
-            o.max_file_size =
-                Some(parse_size(size).map_err(|e| {
-                    anyhow::anyhow!("{}: [scan] max_file_size: {e}", path.display())
-                })?);
+            o.max_file_size = Some(parse_size(size).map_err(|_| {
+                anyhow::anyhow!(
+                    "{}: [scan] max_file_size is not a size like 25M",
+                    path.display()
+                )
+            })?);
         }
     }
     o.respect_gitignore |= config.scan.respect_gitignore.unwrap_or(false);
@@ -127,7 +129,10 @@ pub fn apply(
     if o.format.is_none() {
         if let Some(f) = &config.scan.format {
             o.format = Some(Format::from_str(f, true).map_err(|_| {
-                anyhow::anyhow!("{}: [scan] format: unknown format `{f}`", path.display())
+                anyhow::anyhow!(
+                    "{}: [scan] format must be one of human, json, jsonl, sarif, csv, html",
+                    path.display()
+                )
             })?);
         }
     }
@@ -137,7 +142,12 @@ pub fn apply(
         &config.allowlist.regexes,
         config.allowlist.stopwords,
     )
-    .map_err(|e| anyhow::anyhow!("{}: [allowlist] regexes: {e}", path.display()))?;
+    .map_err(|i| {
+        anyhow::anyhow!(
+            "{}: [allowlist] regexes: entry {i} is not a valid regular expression",
+            path.display()
+        )
+    })?;
     Ok((o, allow))
 }
 
@@ -150,10 +160,35 @@ fn load(path: &Path) -> anyhow::Result<Config> {
             let line = e
                 .span()
                 .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+            let message = without_quoted(e.message());
             match line {
-                Some(line) => bail!("{}:{line}: invalid config: {}", path.display(), e.message()),
-                None => bail!("{}: invalid config: {}", path.display(), e.message()),
+                Some(line) => bail!("{}:{line}: invalid config: {message}", path.display()),
+                None => bail!("{}: invalid config: {message}", path.display()),
             }
         }
     }
+}
+
+/// A parser message with every quoted value (`"…"`, `` `…` ``) elided: the
+/// parser quotes the offending value, which may be an allowlisted secret.
+fn without_quoted(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut open: Option<char> = None;
+    for c in message.chars() {
+        match open {
+            Some(q) if c == q => {
+                out.push('…');
+                out.push(c);
+                open = None;
+            }
+            Some(_) => {}
+            None => {
+                out.push(c);
+                if c == '"' || c == '`' {
+                    open = Some(c);
+                }
+            }
+        }
+    }
+    out
 }
