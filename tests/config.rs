@@ -134,7 +134,7 @@ fn a_malformed_config_names_its_line_and_does_not_quote_it() {
         assert_eq!(out.status.code(), Some(2));
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(
-            stderr.contains("invalid") || stderr.contains("must be one of"),
+            stderr.contains("must be one of") || stderr.contains("not a valid regular expression"),
             "{stderr}"
         );
         assert!(!stderr.contains(TOKEN), "{stderr}");
