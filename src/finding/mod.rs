@@ -48,6 +48,19 @@ pub enum VerificationStatus {
     NotChecked,
 }
 
+impl VerificationStatus {
+    /// The name used in reports (`valid`, `not_checked`, ...), as serialized.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VerificationStatus::Valid => "valid",
+            VerificationStatus::Invalid => "invalid",
+            VerificationStatus::Unknown => "unknown",
+            VerificationStatus::Error => "error",
+            VerificationStatus::NotChecked => "not_checked",
+        }
+    }
+}
+
 /// The result of verifying one finding.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Verification {

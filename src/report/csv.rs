@@ -31,10 +31,7 @@ pub fn write_csv(findings: &[Finding], out: &mut dyn Write) -> io::Result<()> {
     let mut w = csv::Writer::from_writer(out);
     w.write_record(HEADER)?;
     for f in findings {
-        let status = serde_json::to_value(f.verification.status)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default();
+        let status = f.verification.status.as_str();
         for l in &f.locations {
             let (source, path, line, column) = match l {
                 Location::File(x) => (
@@ -69,7 +66,7 @@ pub fn write_csv(findings: &[Finding], out: &mut dyn Write) -> io::Result<()> {
                 f.detector.as_str(),
                 f.name.as_str(),
                 f.confidence.as_str(),
-                status.as_str(),
+                status,
                 f.secret.as_str(),
                 source,
                 path,

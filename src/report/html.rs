@@ -89,7 +89,9 @@ pub fn write_html(findings: &[Finding], stats: &ScanStats, out: &mut dyn Write) 
     totals(
         &mut h,
         "By verification",
-        findings.iter().map(|f| status(f).to_string()),
+        findings
+            .iter()
+            .map(|f| f.verification.status.as_str().to_string()),
     );
     totals(
         &mut h,
@@ -201,7 +203,7 @@ fn history_chart(h: &mut String, findings: &[Finding], in_head: usize) {
 }
 
 fn finding_row(h: &mut String, f: &Finding) {
-    let st = status(f);
+    let st = f.verification.status.as_str();
     let st_html = if st == "valid" {
         "<span class=\"valid\">VALID</span>".to_string()
     } else {
@@ -289,16 +291,6 @@ fn location(h: &mut String, l: &Location) {
         }
     }
     h.push_str("</div>");
-}
-
-fn status(f: &Finding) -> &'static str {
-    match f.verification.status {
-        crate::finding::VerificationStatus::Valid => "valid",
-        crate::finding::VerificationStatus::Invalid => "invalid",
-        crate::finding::VerificationStatus::Unknown => "unknown",
-        crate::finding::VerificationStatus::Error => "error",
-        crate::finding::VerificationStatus::NotChecked => "not checked",
-    }
 }
 
 fn source(l: &Location) -> &'static str {

@@ -78,10 +78,7 @@ fn render(findings: &[Finding], stats: &ScanStats, w: &mut dyn WriteColor) -> io
         )?;
         if f.verification.status != VerificationStatus::NotChecked {
             label(w, "verified")?;
-            let status = serde_json::to_value(f.verification.status)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default();
+            let status = f.verification.status.as_str();
             match &f.verification.detail {
                 Some(d) => writeln!(w, "{status} ({d})")?,
                 None => writeln!(w, "{status}")?,
