@@ -167,11 +167,7 @@ impl IgnoreList {
     /// # Errors
     /// As [`IgnoreList::parse`], or when the file cannot be read.
     pub fn load(path: &Path) -> Result<IgnoreList, SuppressError> {
-        let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| SuppressError::Read {
-            path: shown.clone(),
-            source,
-        })?;
+        let (shown, text) = read(path)?;
         IgnoreList::parse(&shown, &text)
     }
 }
@@ -218,15 +214,23 @@ impl Baseline {
     /// # Errors
     /// Unreadable, or not a baseline.
     pub fn load(path: &Path) -> Result<Baseline, SuppressError> {
-        let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| SuppressError::Read {
-            path: shown.clone(),
-            source,
-        })?;
+        let (shown, text) = read(path)?;
         serde_json::from_str(&text).map_err(|e| SuppressError::Baseline {
             path: shown,
             message: e.to_string(),
         })
+    }
+}
+
+/// The file's name as shown in errors, and its text.
+fn read(path: &Path) -> Result<(String, String), SuppressError> {
+    let shown = path.display().to_string();
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok((shown, text)),
+        Err(source) => Err(SuppressError::Read {
+            path: shown,
+            source,
+        }),
     }
 }
 

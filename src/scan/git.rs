@@ -429,8 +429,6 @@ pub fn scan_git(
             blobs_scanned: blobs,
             blobs_deduplicated: deduplicated,
             skipped,
-            suppressed: 0,
-            stale_baseline: Vec::new(),
             git: Some(GitStats {
                 commits: inventory.commits.len() as u64,
                 trees_read: inventory.trees_read,
@@ -439,6 +437,7 @@ pub fn scan_git(
                 enumerate_ms: inventory.duration_ms,
                 scan_ms,
             }),
+            ..ScanStats::default()
         },
     })
 }
