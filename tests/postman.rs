@@ -5,14 +5,12 @@
 mod common;
 
 use std::{
-    io::{BufRead, BufReader, Read, Write},
-    net::TcpListener,
+    io::Write,
     path::Path,
     sync::{Arc, Mutex},
-    thread,
 };
 
-use common::{bin, scan_json, write};
+use common::{bin, scan_json, serve, write, Reply};
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/postman");
 
@@ -439,74 +437,58 @@ fn every_original_of_the_shared_corpus_parses() {
 /// A Postman-API-shaped server: paginated lists, a 429 before the first
 /// collection, and a record of every request line and key seen.
 fn postman_api() -> (String, Arc<Mutex<Vec<String>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
     let log = Arc::new(Mutex::new(Vec::new()));
     let seen = log.clone();
-    thread::spawn(move || {
-        let mut limited = false;
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
-            let mut line = String::new();
-            if reader.read_line(&mut line).is_err() {
-                continue;
+    let mut limited = false;
+    let base = serve(move |req| {
+        let (target, key) = (req.target.as_str(), req.header("x-api-key"));
+        seen.lock()
+            .expect("log")
+            .push(format!("{target} key={key}"));
+        if key != "PMAK-test-key-123" {
+            Reply::new(
+                "401 Unauthorized",
+                r#"{"error":{"name":"AuthenticationError"}}"#,
+            )
+        } else if target.starts_with("/collections?") && target.contains("offset=0") {
+            Reply::new(
+                "200 OK",
+                r#"{"collections":[{"uid":"1-aaa","name":"A"}],"meta":{"total":2,"offset":0,"limit":1}}"#,
+            )
+        } else if target.starts_with("/collections?") {
+            Reply::new(
+                "200 OK",
+                r#"{"collections":[{"uid":"1-bbb","name":"B"}],"meta":{"total":2,"offset":1,"limit":1}}"#,
+            )
+        } else if target.starts_with("/environments?") {
+            Reply::new(
+                "200 OK",
+                r#"{"environments":[{"uid":"1-env","name":"prod"}]}"#,
+            )
+        } else if target == "/collections/1-aaa" && !limited {
+            limited = true;
+            Reply {
+                status: "429 Too Many Requests",
+                headers: "Retry-After: 1\r\n".into(),
+                body: r#"{"error":"rateLimited"}"#.into(),
             }
-            let mut key = String::new();
-            loop {
-                let mut h = String::new();
-                if reader.read_line(&mut h).is_err() || h.trim().is_empty() {
-                    break;
-                }
-                if let Some(v) = h
-                    .strip_prefix("x-api-key:")
-                    .or_else(|| h.strip_prefix("X-Api-Key:"))
-                {
-                    key = v.trim().to_string();
-                }
-            }
-            let target = line.split_whitespace().nth(1).unwrap_or("").to_string();
-            seen.lock()
-                .expect("log")
-                .push(format!("{target} key={key}"));
-            let (status, body) = if key != "PMAK-test-key-123" {
-                (
-                    "401 Unauthorized",
-                    r#"{"error":{"name":"AuthenticationError"}}"#.to_string(),
-                )
-            } else if target.starts_with("/collections?") && target.contains("offset=0") {
-                ("200 OK", r#"{"collections":[{"uid":"1-aaa","name":"A"}],"meta":{"total":2,"offset":0,"limit":1}}"#.into())
-            } else if target.starts_with("/collections?") {
-                ("200 OK", r#"{"collections":[{"uid":"1-bbb","name":"B"}],"meta":{"total":2,"offset":1,"limit":1}}"#.into())
-            } else if target.starts_with("/environments?") {
-                (
-                    "200 OK",
-                    r#"{"environments":[{"uid":"1-env","name":"prod"}]}"#.into(),
-                )
-            } else if target == "/collections/1-aaa" && !limited {
-                limited = true;
-                ("429 Too Many Requests", r#"{"error":"rateLimited"}"#.into())
-            } else if target == "/collections/1-aaa" {
-                ("200 OK", r#"{"collection":{"info":{"name":"A","schema":"https://schema.getpostman.com/json/collection/v2.1.0/collection.json"},"item":[{"name":"Me","request":{"url":"https://api.example.invalid/me","header":[{"key":"Authorization","value":"Bearer {{apiToken}}"}]}}]}}"#.into())
-            } else if target == "/collections/1-bbb" {
-                ("200 OK", r#"{"collection":{"info":{"name":"B","schema":"https://schema.getpostman.com/json/collection/v2.1.0/collection.json"},"item":[]}}"#.into())
-            } else if target == "/environments/1-env" {
-                ("200 OK", r#"{"environment":{"id":"env","name":"prod","values":[{"key":"apiToken","value":"Rk2Lm9Nq4Vw7Xz1Cb5Dh8Fj3","type":"secret"}]}}"#.into())
-            } else {
-                ("404 Not Found", "{}".into())
-            };
-            let retry = if status.starts_with("429") {
-                "Retry-After: 1\r\n"
-            } else {
-                ""
-            };
-            let _ = write!(
-                stream,
-                "HTTP/1.1 {status}\r\nContent-Type: application/json\r\n{retry}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-            let mut rest = Vec::new();
-            let _ = reader.read_to_end(&mut rest);
+        } else if target == "/collections/1-aaa" {
+            Reply::new(
+                "200 OK",
+                r#"{"collection":{"info":{"name":"A","schema":"https://schema.getpostman.com/json/collection/v2.1.0/collection.json"},"item":[{"name":"Me","request":{"url":"https://api.example.invalid/me","header":[{"key":"Authorization","value":"Bearer {{apiToken}}"}]}}]}}"#,
+            )
+        } else if target == "/collections/1-bbb" {
+            Reply::new(
+                "200 OK",
+                r#"{"collection":{"info":{"name":"B","schema":"https://schema.getpostman.com/json/collection/v2.1.0/collection.json"},"item":[]}}"#,
+            )
+        } else if target == "/environments/1-env" {
+            Reply::new(
+                "200 OK",
+                r#"{"environment":{"id":"env","name":"prod","values":[{"key":"apiToken","value":"Rk2Lm9Nq4Vw7Xz1Cb5Dh8Fj3","type":"secret"}]}}"#,
+            )
+        } else {
+            Reply::new("404 Not Found", "{}")
         }
     });
     (base, log)

@@ -233,10 +233,10 @@ pub struct ScanOptions {
     /// TLS is verified, answers are read up to 1 MiB; see README "Verification".
     #[arg(long)]
     pub verify: bool,
-    /// With --verify: send detector ID's checks to URL (scheme, host and port
-    /// replaced; path kept) instead of the provider; for tests and proxies.
-    /// Repeatable.
-    #[arg(long, value_name = "ID=URL", requires = "verify")]
+    /// With --verify or --verify-dry-run: send detector ID's checks to URL
+    /// (scheme, host and port replaced; path kept) instead of the provider;
+    /// for tests and proxies. Repeatable.
+    #[arg(long, value_name = "ID=URL")]
     pub verify_endpoint: Vec<String>,
     /// List what --verify would contact (detector, host, number of secrets)
     /// and send nothing.

@@ -149,3 +149,88 @@ impl GitFixture {
         self.git(&["rev-parse", "HEAD"])
     }
 }
+
+/// One request as a test server sees it.
+pub struct Request {
+    /// The request target (`/path?query`).
+    pub target: String,
+    /// Header lines as (lowercased name, value).
+    pub headers: Vec<(String, String)>,
+}
+
+impl Request {
+    /// The value of header `name` (case-insensitive), or "".
+    pub fn header(&self, name: &str) -> &str {
+        let name = name.to_ascii_lowercase();
+        self.headers
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map_or("", |(_, v)| v.as_str())
+    }
+}
+
+/// An answer: status line text (`200 OK`), extra header lines (each ending
+/// in `\r\n`), body.
+pub struct Reply {
+    /// `200 OK`, `429 Too Many Requests`, ...
+    pub status: &'static str,
+    /// Extra header lines.
+    pub headers: String,
+    /// The body (sent as JSON).
+    pub body: String,
+}
+
+impl Reply {
+    /// A reply without extra headers.
+    pub fn new(status: &'static str, body: impl Into<String>) -> Reply {
+        Reply {
+            status,
+            headers: String::new(),
+            body: body.into(),
+        }
+    }
+}
+
+/// A real HTTP/1.1 server on 127.0.0.1 that answers each connection with
+/// `handler`, one connection at a time. Returns its base URL.
+pub fn serve(mut handler: impl FnMut(&Request) -> Reply + Send + 'static) -> String {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+            let mut line = String::new();
+            if reader.read_line(&mut line).is_err() {
+                continue;
+            }
+            let mut headers = Vec::new();
+            loop {
+                let mut h = String::new();
+                if reader.read_line(&mut h).is_err() || h.trim().is_empty() {
+                    break;
+                }
+                if let Some((n, v)) = h.split_once(':') {
+                    headers.push((n.trim().to_ascii_lowercase(), v.trim().to_string()));
+                }
+            }
+            let request = Request {
+                target: line.split_whitespace().nth(1).unwrap_or("").to_string(),
+                headers,
+            };
+            let reply = handler(&request);
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {}\r\nContent-Type: application/json\r\n{}Content-Length: {}\r\nConnection: close\r\n\r\n{}",
+                reply.status,
+                reply.headers,
+                reply.body.len(),
+                reply.body
+            );
+            let mut rest = Vec::new();
+            let _ = reader.read_to_end(&mut rest);
+        }
+    });
+    base
+}
