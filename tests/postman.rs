@@ -424,11 +424,9 @@ fn exports_inside_a_zip_archive_are_read() {
 
 #[test]
 fn every_original_of_the_shared_corpus_parses() {
-    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/postman-corpus/originals");
-    if !corpus.is_dir() {
-        eprintln!("skipped: {} is not present", corpus.display());
+    let Some(corpus) = common::shared("postman-corpus/originals") else {
         return;
-    }
+    };
     let (_, report, stderr) = scan_json(&["postman", corpus.to_str().expect("utf-8")]);
     assert_eq!(report["scan"]["skipped"], serde_json::json!([]), "{stderr}");
     assert!(report["scan"]["blobs_scanned"].as_u64().unwrap_or(0) >= 196);

@@ -3,18 +3,12 @@
 
 mod common;
 
-use std::path::Path;
-
 use common::{bin, write, GitFixture};
 
 /// The schema, read from the shared folder (never copied into the repository).
 fn validator() -> Option<jsonschema::Validator> {
-    let path =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/schemas/sarif-schema-2.1.0.json");
-    let Ok(text) = std::fs::read_to_string(&path) else {
-        eprintln!("skipped: {} is not present", path.display());
-        return None;
-    };
+    let path = common::shared("schemas/sarif-schema-2.1.0.json")?;
+    let text = std::fs::read_to_string(&path).expect("the schema is readable");
     let schema: serde_json::Value = serde_json::from_str(&text).expect("the schema is JSON");
     Some(
         jsonschema::options()

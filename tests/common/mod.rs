@@ -234,3 +234,22 @@ pub fn serve(mut handler: impl FnMut(&Request) -> Reply + Send + 'static) -> Str
     });
     base
 }
+
+/// `../shared/REL` beside the repository. When it is missing the test is
+/// skipped with a message on a developer machine, but fails under CI
+/// (`CI` set), where `../shared` is always present.
+pub fn shared(rel: &str) -> Option<PathBuf> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared")
+        .join(rel);
+    if path.exists() {
+        return Some(path);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{} is missing under CI",
+        path.display()
+    );
+    eprintln!("skipped: {} is not present", path.display());
+    None
+}
