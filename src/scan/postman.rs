@@ -34,7 +34,7 @@ use crate::{
             fields::{extract, Definition, Extracted, Field, Scope},
             semantics::{
                 cookie_is_session, header_is_credential, is_signature_auth, key_looks_secret,
-                strip_scheme, PairFinder, Sensitivity, ValueJudge,
+                strip_scheme, Pair, PairFinder, Sensitivity, ValueJudge,
             },
             Document, ParseError,
         },
@@ -319,10 +319,17 @@ impl<'e> Analyzer<'e> {
                 }
             }
         }
+        // `name = value` pairs of free text, found once: field semantics and
+        // the generic matches below both read them.
+        let pairs = if reading.sensitivity == Sensitivity::Text || !generic.is_empty() {
+            self.pairs.find(text)
+        } else {
+            Vec::new()
+        };
         // 3. Field semantics, where no provider format claimed the value.
         let mut semantic: Vec<Candidate> = Vec::new();
         if let Some(credential) = self.credential {
-            for (range, sensitivity) in self.semantic_values(text, reading) {
+            for (range, sensitivity) in self.semantic_values(text, reading, &pairs) {
                 if range.is_empty() || overlaps(&provider, &range) || overlaps(&semantic, &range) {
                     continue;
                 }
@@ -336,11 +343,6 @@ impl<'e> Analyzer<'e> {
                 }
             }
         }
-        let pairs = if generic.is_empty() {
-            Vec::new()
-        } else {
-            self.pairs.find(text)
-        };
         // Generic text heuristics answer to the same judge, and yield to a
         // label that says the value is not a secret (`"postman-token": …`).
         generic.retain(|g| {
@@ -373,6 +375,7 @@ impl<'e> Analyzer<'e> {
         &self,
         text: &str,
         reading: Reading<'_>,
+        pairs: &[Pair],
     ) -> Vec<(Range<usize>, Sensitivity)> {
         let is_cookie = reading.kind.ends_with("cookie")
             || reading.name.is_some_and(|n| {
@@ -393,13 +396,13 @@ impl<'e> Analyzer<'e> {
             Sensitivity::Named => vec![(trimmed(text), Sensitivity::Named)],
             Sensitivity::Text => {
                 let mut out = Vec::new();
-                for p in self.pairs.find(text) {
+                for p in pairs {
                     let name = &text[p.name.clone()];
                     let value = &text[p.value.clone()];
                     if name.is_empty() {
                         // URL user-info password (judged as a named value:
                         // prose such as `mailto:support@` is not one).
-                        out.push((p.value, Sensitivity::Named));
+                        out.push((p.value.clone(), Sensitivity::Named));
                     } else if name.eq_ignore_ascii_case("cookie")
                         || name.eq_ignore_ascii_case("set-cookie")
                     {
@@ -407,7 +410,7 @@ impl<'e> Analyzer<'e> {
                     } else if header_is_credential(name) {
                         out.extend(self.header_value(value, p.value.start, Sensitivity::Named));
                     } else if key_looks_secret(name) {
-                        out.push((p.value, Sensitivity::Named));
+                        out.push((p.value.clone(), Sensitivity::Named));
                     }
                 }
                 out
