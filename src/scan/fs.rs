@@ -145,6 +145,10 @@ pub(crate) fn add_collected(
         }
     }
     add_file_locations(builder, collected);
+    if files.docs.is_empty() {
+        // Most scans meet no export: skip compiling the analyser's patterns.
+        return (0, 0);
+    }
     let bytes = super::postman::Analyzer::new(engine).analyse(&files.docs, builder);
     (bytes, files.docs.len() as u64)
 }
