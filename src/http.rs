@@ -11,11 +11,16 @@ use std::time::Duration;
 /// # Errors
 /// When the client cannot be built.
 pub fn client(timeout: Duration) -> Result<reqwest::blocking::Client, reqwest::Error> {
+    builder(timeout).build()
+}
+
+/// The builder behind [`client`], for callers that add to the policy (the
+/// verifier pins a checked address) but never loosen it.
+pub fn builder(timeout: Duration) -> reqwest::blocking::ClientBuilder {
     reqwest::blocking::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(timeout)
         .user_agent(concat!("leakhound/", env!("CARGO_PKG_VERSION")))
-        .build()
 }
 
 /// `Retry-After` as a number of seconds (the form the APIs we call send;

@@ -19,6 +19,13 @@
 //! redact = true
 //! format = "sarif"
 //! exit_code = 1
+//!
+//! [verify]                             # used with --verify / --verify-dry-run
+//! endpoints = { github-pat-classic = "http://127.0.0.1:8080" }   # like --verify-endpoint
+//! allow_internal = false               # like --verify-allow-internal
+//! databases = false                    # like --verify-db
+//! rate = 20                            # like --verify-rate
+//! per_host = 4                         # like --verify-per-host
 //! ```
 //!
 //! Command-line flags win over the file; the file wins over built-in
@@ -47,6 +54,19 @@ pub struct Config {
     allowlist: AllowlistSection,
     #[serde(default)]
     scan: ScanSection,
+    #[serde(default)]
+    verify: VerifySection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VerifySection {
+    #[serde(default)]
+    endpoints: std::collections::BTreeMap<String, String>,
+    allow_internal: Option<bool>,
+    databases: Option<bool>,
+    rate: Option<f64>,
+    per_host: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -137,6 +157,19 @@ pub fn apply(
         }
     }
     o.exit_code = o.exit_code.or(config.scan.exit_code);
+    for (id, url) in &config.verify.endpoints {
+        let given = o
+            .verify_endpoint
+            .iter()
+            .any(|e| e.split_once('=').is_some_and(|(i, _)| i == id));
+        if !given {
+            o.verify_endpoint.push(format!("{id}={url}"));
+        }
+    }
+    o.verify_allow_internal |= config.verify.allow_internal.unwrap_or(false);
+    o.verify_db |= config.verify.databases.unwrap_or(false);
+    o.verify_rate = o.verify_rate.or(config.verify.rate);
+    o.verify_per_host = o.verify_per_host.or(config.verify.per_host);
     let allow = Allowlist::new(
         config.allowlist.secrets,
         &config.allowlist.regexes,

@@ -228,11 +228,32 @@ pub struct ScanOptions {
     /// the baseline.
     #[arg(long, value_name = "FILE")]
     pub ignore_file: Option<PathBuf>,
-    /// Check each unique secret with its provider (off by default). A secret
-    /// is sent only to its verifier's fixed host, redirects are not followed,
-    /// TLS is verified, answers are read up to 1 MiB; see README "Verification".
+    /// Check each unique secret with its provider (off by default), once per
+    /// run, with a read-only request. Safety policy: a secret is sent only to
+    /// its verifier's fixed host; a host taken from scanned data (webhooks,
+    /// tenant subdomains, database URIs) is refused when it resolves to a
+    /// private, loopback, link-local or metadata address; redirects are not
+    /// followed; TLS is verified; answers are read up to 1 MiB; at most
+    /// --verify-per-host requests in flight per host and --verify-rate
+    /// starts per second; 429/5xx retried honouring Retry-After. See README
+    /// "Verification".
     #[arg(long)]
     pub verify: bool,
+    /// With --verify: let hosts taken from scanned data reach private,
+    /// loopback, link-local and metadata addresses (off: refused).
+    #[arg(long)]
+    pub verify_allow_internal: bool,
+    /// With --verify: try database URIs (PostgreSQL, Redis) with a real
+    /// connection that stops after authentication (off: not checked).
+    #[arg(long)]
+    pub verify_db: bool,
+    /// With --verify: most request starts per second, all hosts together
+    /// (default 20; 0 for no limit).
+    #[arg(long, value_name = "N")]
+    pub verify_rate: Option<f64>,
+    /// With --verify: most requests in flight to one host (default 4).
+    #[arg(long, value_name = "N")]
+    pub verify_per_host: Option<usize>,
     /// With --verify or --verify-dry-run: send detector ID's checks to URL
     /// (scheme, host and port replaced; path kept) instead of the provider;
     /// for tests and proxies. Repeatable.

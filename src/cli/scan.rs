@@ -45,6 +45,16 @@ pub fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<ExitCode> {
             };
             opts.endpoints.insert(id.to_string(), url.to_string());
         }
+        opts.allow_internal = options.verify_allow_internal;
+        opts.verify_db = options.verify_db;
+        if let Some(rate) = options.verify_rate {
+            anyhow::ensure!(rate >= 0.0, "--verify-rate must be 0 or more");
+            opts.rate = rate;
+        }
+        if let Some(n) = options.verify_per_host {
+            anyhow::ensure!(n >= 1, "--verify-per-host must be 1 or more");
+            opts.per_host = n;
+        }
         if options.verify_dry_run {
             for p in verify::plan(&outcome.findings, engine.detector_set(), &opts) {
                 println!("{}\t{}\t{}", p.detector, p.host, p.count);

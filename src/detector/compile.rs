@@ -104,7 +104,9 @@ pub fn compile(spec: DetectorSpec, origin: &str) -> Result<Detector, LoadError> 
         }
     }
     if let Some(v) = &spec.verify {
-        check_verify(v).map_err(invalid)?;
+        let mut known: Vec<&str> = part_groups.iter().map(|(_, name)| &**name).collect();
+        known.extend(spec.companion.as_ref().map(|c| c.part.as_str()));
+        check_verify(v, &known).map_err(invalid)?;
     }
 
     Ok(Detector {
@@ -185,20 +187,34 @@ fn window_for(pattern: &str, max_len: Option<usize>) -> usize {
     .min(WINDOW_CAP)
 }
 
-fn check_verify(v: &super::VerifySpec) -> Result<(), String> {
+fn check_verify(v: &super::VerifySpec, parts: &[&str]) -> Result<(), String> {
     match (&v.code, &v.url) {
         (Some(_), Some(_)) => Err("verify: give either `code` or `url`, not both".into()),
         (None, None) => {
             Err("verify: needs `url` (declarative) or `code` (a built-in verifier)".into())
         }
-        (Some(_), None) => Ok(()),
+        (Some(name), None) => {
+            if crate::verify::CODE_VERIFIERS.contains(&name.as_str()) {
+                Ok(())
+            } else {
+                Err(format!(
+                    "verify: no code verifier named `{name}` (known: {})",
+                    crate::verify::CODE_VERIFIERS.join(", ")
+                ))
+            }
+        }
         (None, Some(url)) => {
-            if !(url.starts_with("https://") || url.starts_with("http://")) {
+            if !(url.starts_with("https://") || url.starts_with("http://") || url.starts_with("{{"))
+            {
                 return Err(format!("verify: url `{url}` is not http(s)"));
             }
+            // Verification reads; it never writes. POST is allowed for the
+            // read-only RPC and GraphQL endpoints that need it.
             let method = v.method.as_deref().unwrap_or("GET");
-            if !matches!(method, "GET" | "POST" | "HEAD" | "PUT" | "PATCH" | "DELETE") {
-                return Err(format!("verify: method `{method}` is not an HTTP method"));
+            if !matches!(method, "GET" | "POST" | "HEAD") {
+                return Err(format!(
+                    "verify: method `{method}` is not allowed (GET, HEAD or POST only: verification never changes state)"
+                ));
             }
             if v.valid_status.is_empty() && v.valid_body.is_empty() {
                 return Err(
@@ -213,9 +229,31 @@ fn check_verify(v: &super::VerifySpec) -> Result<(), String> {
             {
                 return Err(format!("verify: identity `{p}` is not a JSON pointer"));
             }
+            let templates = std::iter::once(url.as_str())
+                .chain(v.headers.values().map(String::as_str))
+                .chain(v.body.as_deref())
+                .chain(v.basic_auth.iter().flatten().map(String::as_str));
+            for t in templates {
+                for name in placeholders(t) {
+                    if name != "secret" && !parts.contains(&name) {
+                        return Err(format!(
+                            "verify: `{{{{{name}}}}}` is neither `secret` nor a part of this detector ({})",
+                            if parts.is_empty() { "it has none".to_string() } else { parts.join(", ") }
+                        ));
+                    }
+                }
+            }
             Ok(())
         }
     }
+}
+
+/// The names inside `{{…}}` in a verifier template.
+pub(crate) fn placeholders(template: &str) -> impl Iterator<Item = &str> {
+    template
+        .split("{{")
+        .skip(1)
+        .filter_map(|rest| rest.split_once("}}").map(|(name, _)| name.trim()))
 }
 
 #[cfg(test)]

@@ -16,9 +16,10 @@ use std::{fmt, path::PathBuf, sync::Arc};
 use regex_automata::meta::Regex;
 
 pub use compile::compile;
+pub(crate) use compile::placeholders;
 pub use load::{builtin_files, load_builtin, load_paths, load_source, DetectorSource};
 pub use selftest::check;
-pub use spec::{CompanionSpec, DetectorSpec, VerifySpec};
+pub use spec::{CompanionSpec, DetectorSpec, RecordedAnswer, RecordedAnswers, VerifySpec};
 
 /// How sure a detector is that a match is a real secret.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]

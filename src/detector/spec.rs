@@ -100,6 +100,10 @@ pub struct VerifySpec {
     /// Request body; may contain placeholders.
     #[serde(default)]
     pub body: Option<String>,
+    /// HTTP basic credentials `[user, password]`; each may contain
+    /// placeholders (Twilio's `{{account_sid}}` + `{{secret}}`).
+    #[serde(default)]
+    pub basic_auth: Option<[String; 2]>,
     /// Status codes that mean the secret is live.
     #[serde(default)]
     pub valid_status: Vec<u16>,
@@ -115,4 +119,34 @@ pub struct VerifySpec {
     /// JSON pointers into a valid answer naming whose secret it is.
     #[serde(default)]
     pub identity: Vec<String>,
+    /// The provider's answers to a live and to a revoked secret, as
+    /// documented, so every verifier is tested offline against its own
+    /// rules (`tests/verifiers.rs`).
+    #[serde(default)]
+    pub recorded: Option<RecordedAnswers>,
+}
+
+/// A verifier's recorded answers: one for a live secret, one for a dead one.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordedAnswers {
+    /// What the provider answers to a live secret.
+    pub valid: RecordedAnswer,
+    /// What it answers to a revoked or made-up one.
+    pub invalid: RecordedAnswer,
+}
+
+/// One recorded HTTP answer.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordedAnswer {
+    /// Status code.
+    pub status: u16,
+    /// Body, verbatim.
+    #[serde(default)]
+    pub body: String,
+    /// The verification detail this answer must produce (the identity a
+    /// valid answer names, e.g. `login=octocat`).
+    #[serde(default)]
+    pub detail: Option<String>,
 }

@@ -5,7 +5,7 @@ use std::{io::Read, thread, time::Duration};
 
 use crate::{
     detector::VerifySpec,
-    finding::{redact, Finding, Verification, VerificationStatus},
+    finding::{Finding, Verification, VerificationStatus},
 };
 
 use super::VerifyOptions;
@@ -15,28 +15,68 @@ pub const MAX_BODY: u64 = 1 << 20;
 /// Longest wait honoured from a `Retry-After` header.
 const MAX_RETRY_WAIT: Duration = Duration::from_secs(30);
 
-/// Sends declarative verification requests.
-pub struct HttpVerifier {
-    client: reqwest::blocking::Client,
+/// Where a verifier sends its request.
+#[derive(Debug, Clone)]
+pub(super) struct Target {
+    /// The URL, placeholders filled, endpoint override applied.
+    pub url: reqwest::Url,
+    /// Whether the host came from the scanned data (a webhook URL, a
+    /// `{{shop}}` subdomain) rather than the detector file or the operator:
+    /// such a host must pass the network guard.
+    pub host_from_data: bool,
 }
 
-impl std::fmt::Debug for HttpVerifier {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HttpVerifier").finish_non_exhaustive()
+impl Target {
+    /// `host[:port]`, the key of per-host limits.
+    pub fn host_key(&self) -> String {
+        let host = self.url.host_str().unwrap_or("");
+        match self.url.port() {
+            Some(p) => format!("{host}:{p}"),
+            None => host.to_string(),
+        }
     }
 }
 
-/// The URL a verifier contacts for detector `id`: the declared one, or with
-/// its scheme, host and port replaced by an `--verify-endpoint` override.
-pub(super) fn target_url(spec: &VerifySpec, id: &str, opts: &VerifyOptions) -> Option<String> {
-    let url = spec.url.as_deref()?;
-    Some(match opts.endpoints.get(id) {
-        Some(base) => {
-            // "https://host[:port]/rest" → base + "/rest"
-            let rest = url.splitn(4, '/').nth(3).unwrap_or("");
-            format!("{}/{}", base.trim_end_matches('/'), rest)
-        }
-        None => url.to_string(),
+/// The target of `template` (a verifier URL) for finding `f` of detector
+/// `id`: placeholders filled, then scheme, host and port replaced by an
+/// `--verify-endpoint` override when one is given for `id`.
+///
+/// # Errors
+/// When the filled URL is not a URL (a part was missing, or the data that
+/// made the host is not a host).
+pub(super) fn target(
+    template: &str,
+    f: &Finding,
+    id: &str,
+    opts: &VerifyOptions,
+) -> Result<Target, String> {
+    let filled = fill(template, f);
+    if let Some(name) = crate::detector::placeholders(&filled).next() {
+        return Err(format!("no `{name}` found with the secret"));
+    }
+    let url = reqwest::Url::parse(&filled).map_err(|e| format!("not a URL ({e})"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!("not an http(s) URL ({})", url.scheme()));
+    }
+    let Some(base) = opts.endpoints.get(id) else {
+        let authority = template.split("://").nth(1).unwrap_or(template);
+        let authority = authority.split('/').next().unwrap_or("");
+        return Ok(Target {
+            url,
+            host_from_data: template.starts_with("{{") || authority.contains("{{"),
+        });
+    };
+    let mut out = reqwest::Url::parse(base)
+        .map_err(|e| format!("--verify-endpoint for {id} is not a URL ({e})"))?;
+    out.set_path(&format!(
+        "{}{}",
+        out.path().trim_end_matches('/'),
+        url.path()
+    ));
+    out.set_query(url.query());
+    Ok(Target {
+        url: out,
+        host_from_data: false,
     })
 }
 
@@ -49,88 +89,77 @@ fn fill(template: &str, f: &Finding) -> String {
     out
 }
 
-impl HttpVerifier {
-    /// A client that never follows redirects and verifies TLS.
-    ///
-    /// # Errors
-    /// When the HTTP client cannot be built.
-    pub fn new(opts: &VerifyOptions) -> Result<HttpVerifier, String> {
-        let client = crate::http::client(opts.timeout)
-            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
-        Ok(HttpVerifier { client })
-    }
+/// Reads an answer up to one byte past [`MAX_BODY`], so the caller can tell
+/// it was longer.
+pub(super) fn read_bounded(resp: reqwest::blocking::Response) -> std::io::Result<Vec<u8>> {
+    let mut body = Vec::new();
+    resp.take(MAX_BODY + 1).read_to_end(&mut body)?;
+    Ok(body)
+}
 
-    /// Checks one finding against its detector's declarative verifier.
-    pub fn check(&self, spec: &VerifySpec, f: &Finding, opts: &VerifyOptions) -> Verification {
-        let result = self.check_inner(spec, f, opts);
-        // Whatever happened, the detail never carries the secret.
-        let scrub = |s: String| {
-            let mut s = s.replace(&f.secret, &redact(&f.secret));
-            for v in f.parts.values().filter(|v| v.len() >= 8) {
-                s = s.replace(v.as_str(), &redact(v));
-            }
-            s
-        };
-        Verification {
-            status: result.status,
-            detail: result.detail.map(scrub),
+/// Sends one declarative check to `target` with `client` and reads the
+/// answer under the detector's rules.
+pub(super) fn check(
+    client: &reqwest::blocking::Client,
+    spec: &VerifySpec,
+    target: &Target,
+    f: &Finding,
+    opts: &VerifyOptions,
+) -> Verification {
+    let method = spec.method.as_deref().unwrap_or("GET");
+    let Ok(method) = reqwest::Method::from_bytes(method.as_bytes()) else {
+        return outcome(VerificationStatus::Error, "invalid HTTP method");
+    };
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let mut req = client.request(method.clone(), target.url.clone());
+        for (k, v) in &spec.headers {
+            req = req.header(k, fill(v, f));
         }
-    }
-
-    fn check_inner(&self, spec: &VerifySpec, f: &Finding, opts: &VerifyOptions) -> Verification {
-        let Some(url) = target_url(spec, f.detector.as_str(), opts) else {
-            return outcome(VerificationStatus::NotChecked, "no URL to verify against");
-        };
-        let url = fill(&url, f);
-        let method = spec.method.as_deref().unwrap_or("GET");
-        let Ok(method) = reqwest::Method::from_bytes(method.as_bytes()) else {
-            return outcome(VerificationStatus::Error, "invalid HTTP method");
-        };
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let mut req = self.client.request(method.clone(), &url);
-            for (k, v) in &spec.headers {
-                req = req.header(k, fill(v, f));
-            }
-            if let Some(body) = &spec.body {
-                req = req.body(fill(body, f));
-            }
-            let resp = match req.send() {
-                Ok(r) => r,
-                Err(e) if e.is_timeout() => return outcome(VerificationStatus::Error, "timed out"),
-                Err(e) => {
-                    return outcome(
-                        VerificationStatus::Error,
-                        &format!("request failed: {}", e.without_url()),
-                    )
-                }
-            };
-            let status = resp.status().as_u16();
-            if (status == 429 || resp.status().is_server_error()) && attempt < opts.attempts {
-                let wait = crate::http::retry_after(resp.headers())
-                    .unwrap_or(Duration::from_millis(250 << attempt));
-                thread::sleep(wait.min(MAX_RETRY_WAIT));
-                continue;
-            }
-            if resp.status().is_redirection() {
+        if let Some([user, password]) = &spec.basic_auth {
+            req = req.basic_auth(fill(user, f), Some(fill(password, f)));
+        }
+        if let Some(body) = &spec.body {
+            req = req.body(fill(body, f));
+        }
+        let resp = match req.send() {
+            Ok(r) => r,
+            Err(e) if e.is_timeout() => return outcome(VerificationStatus::Error, "timed out"),
+            Err(e) => {
                 return outcome(
-                    VerificationStatus::Unknown,
-                    &format!("HTTP {status}: redirect not followed (secrets go only to the verifier's host)"),
-                );
+                    VerificationStatus::Error,
+                    &format!("request failed: {}", e.without_url()),
+                )
             }
-            let mut body = Vec::new();
-            let read = resp.take(MAX_BODY + 1).read_to_end(&mut body);
-            let truncated = body.len() as u64 > MAX_BODY;
-            body.truncate(MAX_BODY as usize);
-            if let Err(e) = read {
+        };
+        let status = resp.status().as_u16();
+        if (status == 429 || resp.status().is_server_error()) && attempt < opts.attempts {
+            let wait = crate::http::retry_after(resp.headers())
+                .unwrap_or(Duration::from_millis(250 << attempt));
+            thread::sleep(wait.min(MAX_RETRY_WAIT));
+            continue;
+        }
+        if resp.status().is_redirection() {
+            return outcome(
+                VerificationStatus::Unknown,
+                &format!(
+                    "HTTP {status}: redirect not followed (secrets go only to the verifier's host)"
+                ),
+            );
+        }
+        let mut body = match read_bounded(resp) {
+            Ok(b) => b,
+            Err(e) => {
                 return outcome(
                     VerificationStatus::Error,
                     &format!("reading the answer failed: {e}"),
-                );
+                )
             }
-            return judge(spec, status, &body, truncated);
-        }
+        };
+        let truncated = body.len() as u64 > MAX_BODY;
+        body.truncate(MAX_BODY as usize);
+        return judge(spec, status, &body, truncated);
     }
 }
 

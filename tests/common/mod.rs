@@ -152,10 +152,14 @@ impl GitFixture {
 
 /// One request as a test server sees it.
 pub struct Request {
+    /// `GET`, `POST`, ...
+    pub method: String,
     /// The request target (`/path?query`).
     pub target: String,
     /// Header lines as (lowercased name, value).
     pub headers: Vec<(String, String)>,
+    /// The body (read by `Content-Length`).
+    pub body: String,
 }
 
 impl Request {
@@ -194,45 +198,77 @@ impl Reply {
 /// A real HTTP/1.1 server on 127.0.0.1 that answers each connection with
 /// `handler`, one connection at a time. Returns its base URL.
 pub fn serve(mut handler: impl FnMut(&Request) -> Reply + Send + 'static) -> String {
-    use std::io::{BufRead, BufReader, Read, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
     std::thread::spawn(move || {
         for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
-            let mut line = String::new();
-            if reader.read_line(&mut line).is_err() {
-                continue;
-            }
-            let mut headers = Vec::new();
-            loop {
-                let mut h = String::new();
-                if reader.read_line(&mut h).is_err() || h.trim().is_empty() {
-                    break;
-                }
-                if let Some((n, v)) = h.split_once(':') {
-                    headers.push((n.trim().to_ascii_lowercase(), v.trim().to_string()));
-                }
-            }
-            let request = Request {
-                target: line.split_whitespace().nth(1).unwrap_or("").to_string(),
-                headers,
-            };
-            let reply = handler(&request);
-            let _ = write!(
-                stream,
-                "HTTP/1.1 {}\r\nContent-Type: application/json\r\n{}Content-Length: {}\r\nConnection: close\r\n\r\n{}",
-                reply.status,
-                reply.headers,
-                reply.body.len(),
-                reply.body
-            );
-            let mut rest = Vec::new();
-            let _ = reader.read_to_end(&mut rest);
+            let Ok(stream) = stream else { continue };
+            answer(stream, &mut handler);
         }
     });
     base
+}
+
+/// Like [`serve`], but each connection is answered on its own thread, so
+/// a test can see how many requests a client keeps in flight at once.
+pub fn serve_parallel(handler: impl Fn(&Request) -> Reply + Send + Sync + 'static) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let handler = std::sync::Arc::new(handler);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { continue };
+            let handler = handler.clone();
+            std::thread::spawn(move || answer(stream, &mut |r: &Request| handler(r)));
+        }
+    });
+    base
+}
+
+fn answer(mut stream: std::net::TcpStream, handler: &mut dyn FnMut(&Request) -> Reply) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let Ok(clone) = stream.try_clone() else {
+        return;
+    };
+    let mut reader = BufReader::new(clone);
+    let mut line = String::new();
+    if reader.read_line(&mut line).is_err() {
+        return;
+    }
+    let mut headers = Vec::new();
+    loop {
+        let mut h = String::new();
+        if reader.read_line(&mut h).is_err() || h.trim().is_empty() {
+            break;
+        }
+        if let Some((n, v)) = h.split_once(':') {
+            headers.push((n.trim().to_ascii_lowercase(), v.trim().to_string()));
+        }
+    }
+    let length = headers
+        .iter()
+        .find(|(n, _)| n == "content-length")
+        .and_then(|(_, v)| v.parse::<usize>().ok())
+        .unwrap_or(0);
+    let mut body = vec![0; length];
+    let _ = reader.read_exact(&mut body);
+    let mut words = line.split_whitespace();
+    let request = Request {
+        method: words.next().unwrap_or("").to_string(),
+        target: words.next().unwrap_or("").to_string(),
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    };
+    let reply = handler(&request);
+    let _ = write!(
+        stream,
+        "HTTP/1.1 {}\r\nContent-Type: application/json\r\n{}Content-Length: {}\r\nConnection: close\r\n\r\n{}",
+        reply.status,
+        reply.headers,
+        reply.body.len(),
+        reply.body
+    );
+    let _ = stream.flush();
 }
 
 /// `../shared/REL` beside the repository. When it is missing the test is
