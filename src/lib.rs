@@ -15,6 +15,7 @@
 //! - [`report`]: rendering findings and scan statistics.
 //! - [`verify`]: live checks of unique secrets (opt-in).
 //! - [`scan`]: the pipeline that wires them together.
+//! - [`store`]: state kept between scheduled runs (incremental scans).
 #![deny(missing_docs)]
 
 pub mod cli;
@@ -25,4 +26,5 @@ pub mod http;
 pub mod report;
 pub mod scan;
 pub mod source;
+pub mod store;
 pub mod verify;

@@ -14,6 +14,9 @@ fn main() -> ExitCode {
         Command::Baseline(cli::BaselineCommand::Create(args)) => {
             cli::scan::create_baseline(args, cli.quiet)
         }
+        Command::Repos(cli::ReposCommand::List(which)) => cli::remote::list(which, cli.quiet),
+        Command::Findings(cmd) => cli::findings::run(cmd),
+        Command::Merge(args) => cli::merge::run(args),
     };
     match result {
         Ok(code) => code,

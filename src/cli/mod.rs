@@ -4,7 +4,10 @@
 
 pub mod config;
 pub mod detectors;
+pub mod findings;
+pub mod merge;
 pub mod progress;
+pub mod remote;
 pub mod scan;
 
 use std::path::PathBuf;
@@ -52,7 +55,181 @@ pub enum Command {
     /// only on new leaks.
     #[command(subcommand)]
     Baseline(BaselineCommand),
+    /// List the repositories an org scan would cover (`repos list github
+    /// --org acme`), without cloning or scanning.
+    #[command(subcommand)]
+    Repos(ReposCommand),
+    /// Read and triage the findings kept in a state store (`--state`).
+    #[command(subcommand)]
+    Findings(FindingsCommand),
+    /// Merge JSON reports (e.g. of the shards of one org scan) into one: a
+    /// secret found by several is one finding with every location.
+    Merge(MergeArgs),
 }
+
+/// `leakhound repos`.
+#[derive(Debug, Subcommand)]
+pub enum ReposCommand {
+    /// Print `full_name<TAB>clone_url` for each repository that would be
+    /// scanned (after filters and --shard).
+    #[command(subcommand)]
+    List(RemoteListing),
+}
+
+/// A forge to enumerate.
+#[derive(Debug, Subcommand)]
+pub enum RemoteListing {
+    /// GitHub or GitHub Enterprise.
+    Github(GithubArgs),
+    /// GitLab (gitlab.com or self-managed).
+    Gitlab(GitlabArgs),
+}
+
+/// `leakhound findings`.
+#[derive(Debug, Subcommand)]
+pub enum FindingsCommand {
+    /// List stored findings: status (new, open, resolved), first and last
+    /// seen, repositories, verification, triage. Secrets are shown redacted.
+    List {
+        /// The state store.
+        #[arg(long, value_name = "FILE")]
+        state: PathBuf,
+        /// Only findings in this state (`open` includes `new`).
+        #[arg(long, value_enum)]
+        status: Option<FindingStatus>,
+        /// `human` (a table) or `json` / `jsonl`.
+        #[arg(long, short = 'f', value_enum, default_value = "human")]
+        format: Format,
+    },
+    /// Record a decision on a finding; later runs report it suppressed and
+    /// it no longer alerts (or fails the build).
+    Triage {
+        /// The finding's fingerprint (from a report or `findings list`).
+        fingerprint: String,
+        /// The decision.
+        #[arg(long = "as", value_enum)]
+        decision: crate::store::Triage,
+        /// Why.
+        #[arg(long, default_value = "")]
+        note: String,
+        /// The state store.
+        #[arg(long, value_name = "FILE")]
+        state: PathBuf,
+    },
+}
+
+/// A finding's state in the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FindingStatus {
+    /// First seen in the latest run.
+    New,
+    /// Not resolved (new included).
+    Open,
+    /// No longer present anywhere scanned.
+    Resolved,
+}
+
+/// `leakhound merge`.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// JSON reports (`--format json`) to merge.
+    #[arg(required = true, value_name = "REPORT")]
+    pub reports: Vec<PathBuf>,
+    /// Write the merged report to FILE instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// What to enumerate on GitHub.
+#[derive(Debug, Args)]
+pub struct GithubArgs {
+    /// Every repository of organisation NAME (repeatable).
+    #[arg(long, value_name = "NAME")]
+    pub org: Vec<String>,
+    /// Every repository user NAME owns (repeatable).
+    #[arg(long, value_name = "NAME")]
+    pub user: Vec<String>,
+    /// Repository OWNER/NAME (repeatable).
+    #[arg(long, value_name = "OWNER/NAME")]
+    pub repo: Vec<String>,
+    /// API base URL (GitHub Enterprise: https://HOST/api/v3).
+    #[arg(long, value_name = "URL", default_value = crate::source::remote::github::DEFAULT_API_URL)]
+    pub api_url: String,
+    /// Filters, clone cache, shard.
+    #[command(flatten)]
+    pub remote: RemoteOptions,
+}
+
+/// What to enumerate on GitLab.
+#[derive(Debug, Args)]
+pub struct GitlabArgs {
+    /// Every project of group PATH (repeatable).
+    #[arg(long, value_name = "PATH")]
+    pub group: Vec<String>,
+    /// With --group: projects of subgroups too.
+    #[arg(long)]
+    pub include_subgroups: bool,
+    /// Project PATH (repeatable).
+    #[arg(long, value_name = "PATH")]
+    pub project: Vec<String>,
+    /// API base URL (self-managed: https://HOST/api/v4).
+    #[arg(long, value_name = "URL", default_value = crate::source::remote::gitlab::DEFAULT_API_URL)]
+    pub api_url: String,
+    /// Filters, clone cache, shard.
+    #[command(flatten)]
+    pub remote: RemoteOptions,
+}
+
+/// Options of every forge enumeration.
+#[derive(Debug, Clone, Args)]
+pub struct RemoteOptions {
+    /// Include forks (skipped by default).
+    #[arg(long)]
+    pub include_forks: bool,
+    /// Include archived repositories (skipped by default).
+    #[arg(long)]
+    pub include_archived: bool,
+    /// Only repositories whose full name matches GLOB (e.g. 'acme/api-*').
+    #[arg(long = "match", value_name = "GLOB")]
+    pub name_glob: Option<String>,
+    /// Also scan each repository's wiki (`.wiki.git`) when it has one.
+    #[arg(long)]
+    pub wikis: bool,
+    /// Clone cache: bare mirrors, cloned once and fetched on later runs
+    /// (default: ~/.cache/leakhound/repos).
+    #[arg(long, value_name = "DIR")]
+    pub clone_dir: Option<PathBuf>,
+    /// Only shard K of N (1-based): repositories are split by a stable hash
+    /// of their full name, so N workers given 1/N..N/N cover the list once.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<String>,
+}
+
+/// `leakhound scan github`.
+#[derive(Debug, Args)]
+#[command(after_help = REMOTE_HELP)]
+pub struct ScanGithubArgs {
+    /// What to scan.
+    #[command(flatten)]
+    pub github: GithubArgs,
+    /// Scan options.
+    #[command(flatten)]
+    pub options: ScanOptions,
+}
+
+/// `leakhound scan gitlab`.
+#[derive(Debug, Args)]
+#[command(after_help = REMOTE_HELP)]
+pub struct ScanGitlabArgs {
+    /// What to scan.
+    #[command(flatten)]
+    pub gitlab: GitlabArgs,
+    /// Scan options.
+    #[command(flatten)]
+    pub options: ScanOptions,
+}
+
+const REMOTE_HELP: &str = "The token is read from GITHUB_TOKEN / GITLAB_TOKEN and is never printed: it goes to the API in a header and to git in a header set through git's environment, never in a URL or an argument. Rate limits are waited out. With --state FILE, reruns scan only blobs not scanned before under the same detectors, and --new-only reports only findings first seen in this run.\n\nExit codes: 0 no unsuppressed findings, 1 unsuppressed findings (see --exit-code), 2 the scan could not run, 3 a secret verified live (--verify).";
 
 /// `leakhound baseline`.
 #[derive(Debug, Subcommand)]
@@ -104,6 +281,12 @@ pub enum ScanSource {
     /// exports given, so a secret defined in an environment is reported once,
     /// where it is defined and at every request that uses it.
     Postman(PostmanArgs),
+    /// Scan every repository of GitHub organisations or users (or named
+    /// ones): enumerated with the REST API, mirrored into the clone cache,
+    /// each history scanned. Pair with --state for incremental nightly runs.
+    Github(ScanGithubArgs),
+    /// Scan every project of GitLab groups (or named ones), as `scan github`.
+    Gitlab(ScanGitlabArgs),
 }
 
 /// `leakhound scan postman`.
@@ -263,6 +446,21 @@ pub struct ScanOptions {
     /// and send nothing.
     #[arg(long)]
     pub verify_dry_run: bool,
+    /// State store (SQLite; created on first use): with `scan git`, `scan
+    /// github` and `scan gitlab`, blobs scanned in an earlier run under the
+    /// same detectors are skipped, findings keep their first/last seen run,
+    /// findings gone from every scanned repository become resolved, and
+    /// recent verification results are reused.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// With --state: report only findings first seen in this run (what a
+    /// nightly job alerts on).
+    #[arg(long, requires = "state")]
+    pub new_only: bool,
+    /// With --state and --verify: reuse verification results younger than
+    /// this (e.g. 24h, 90m, 7d; 0 re-verifies everything).
+    #[arg(long, value_name = "AGE", default_value = "24h")]
+    pub reverify_after: String,
     /// With --verify: report only findings verified valid.
     #[arg(long, requires = "verify")]
     pub only_verified: bool,

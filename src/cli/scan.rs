@@ -10,21 +10,30 @@ use std::{
 
 use anyhow::Context;
 
+use std::collections::HashMap;
+
 use super::{
-    config, progress::Progress, ColorChoice, HistoryArgs, PostmanArgs, ScanArgs, ScanOptions,
-    ScanSource,
+    config,
+    progress::Progress,
+    remote::{self, Forge},
+    ColorChoice, HistoryArgs, PostmanArgs, ScanArgs, ScanOptions, ScanSource,
 };
 use crate::{
     detector::DetectorSet,
     engine::Engine,
-    finding::{suppress, VerificationStatus},
+    finding::{suppress, Suppression, SuppressionKind, VerificationStatus},
     report::{self, ReportOptions},
-    scan::{self, GitScanOptions, PostmanMode, ScanOutcome},
+    scan::{
+        self,
+        repos::{detector_set_hash, scan_repos, RepoTarget, RunSummary},
+        GitScanOptions, PostmanMode, ScanOutcome,
+    },
     source::{
         fs::{FsSource, FsSourceBuilder},
         git::{self, GitSourceBuilder, Selection},
         postman::{api, Document},
     },
+    store::{Standing, Store},
     verify,
 };
 
@@ -33,10 +42,13 @@ use crate::{
 /// # Errors
 /// Anything that stops the scan from running (exit 2 in `main`).
 pub fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<ExitCode> {
-    let (mut outcome, engine, options) = {
+    let (mut outcome, engine, options, mut state) = {
         let _progress = Progress::start(!quiet && !no_progress_flag(args));
-        execute(args)?
+        execute(args, quiet)?
     };
+    if let Some(st) = &state {
+        st.apply_triage(&mut outcome);
+    }
     if options.verify || options.verify_dry_run {
         let mut opts = verify::VerifyOptions::default();
         for e in &options.verify_endpoint {
@@ -61,17 +73,32 @@ pub fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<ExitCode> {
             }
             return Ok(ExitCode::SUCCESS);
         }
+        if let Some(st) = &state {
+            st.reuse_verifications(&mut outcome, &options.reverify_after)?;
+        }
         verify::verify(&mut outcome.findings, engine.detector_set(), &opts)
             .map_err(anyhow::Error::msg)?;
+        if let Some(st) = &state {
+            for f in &outcome.findings {
+                st.store.record_verification(f)?;
+            }
+        }
         if options.only_verified {
             outcome
                 .findings
                 .retain(|f| f.verification.status == VerificationStatus::Valid);
         }
     }
+    let run_line = match state.as_mut() {
+        Some(st) => Some(st.finish(&mut outcome, options.new_only)?),
+        None => None,
+    };
     write_report(&outcome, engine.detector_set(), &options)?;
     if !quiet {
         summary(&outcome);
+        if let Some(line) = run_line {
+            eprintln!("{line}");
+        }
     }
     let unsuppressed = outcome
         .findings
@@ -98,7 +125,7 @@ pub fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<ExitCode> {
 /// # Errors
 /// As [`run`], or when the baseline cannot be written.
 pub fn create_baseline(args: &ScanArgs, quiet: bool) -> anyhow::Result<ExitCode> {
-    let (outcome, _, options) = execute(args)?;
+    let (outcome, _, options, _) = execute(args, quiet)?;
     let path = options
         .output
         .clone()
@@ -124,16 +151,23 @@ fn no_progress_flag(args: &ScanArgs) -> bool {
         Some(ScanSource::Dir(d)) => d.options.no_progress,
         Some(ScanSource::Git(g)) => g.options.no_progress,
         Some(ScanSource::Postman(p)) => p.options.no_progress,
+        Some(ScanSource::Github(g)) => g.options.no_progress,
+        Some(ScanSource::Gitlab(g)) => g.options.no_progress,
         None => args.options.no_progress,
     }
 }
 
 /// Scans as `args` say and applies suppression: the outcome, the engine it
 /// was scanned with, and the options in force.
-fn execute(args: &ScanArgs) -> anyhow::Result<(ScanOutcome, Engine, ScanOptions)> {
+fn execute(
+    args: &ScanArgs,
+    quiet: bool,
+) -> anyhow::Result<(ScanOutcome, Engine, ScanOptions, Option<StateRun>)> {
     let (plan, options) = match &args.source {
         Some(ScanSource::Dir(d)) => (Plan::Files(&d.paths), &d.options),
         Some(ScanSource::Postman(p)) => (Plan::Postman(p), &p.options),
+        Some(ScanSource::Github(g)) => (Plan::Remote(Forge::Github(&g.github)), &g.options),
+        Some(ScanSource::Gitlab(g)) => (Plan::Remote(Forge::Gitlab(&g.gitlab)), &g.options),
         Some(ScanSource::Git(g)) => (
             Plan::History {
                 repo: &g.path,
@@ -163,6 +197,7 @@ fn execute(args: &ScanArgs) -> anyhow::Result<(ScanOutcome, Engine, ScanOptions)
         Plan::Files(paths) => paths.first().map(PathBuf::as_path),
         Plan::Postman(p) => p.paths.first().map(PathBuf::as_path),
         Plan::History { repo, .. } => Some(repo.as_path()),
+        Plan::Remote(_) => None,
     };
     let (options, allow) = config::apply(options.config.as_deref(), root, options)?;
     let options = &options;
@@ -170,6 +205,29 @@ fn execute(args: &ScanArgs) -> anyhow::Result<(ScanOutcome, Engine, ScanOptions)
     // 1. Detectors and engine, built once and shared by every worker.
     let detectors = super::detectors::load(&options.detectors)?;
     let engine = Engine::new(detectors);
+
+    // The state store, for the sources that keep state.
+    let incremental = matches!(
+        plan,
+        Plan::Remote(_)
+            | Plan::History {
+                worktree: false,
+                ..
+            }
+    );
+    let mut store = match &options.state {
+        Some(_) if !incremental => anyhow::bail!(
+            "--state works with `scan git`, `scan github` and `scan gitlab` (history scans)"
+        ),
+        Some(path) => {
+            let mut store = Store::open(path)?;
+            store.begin_run(&detector_set_hash(engine.detector_set()))?;
+            Some(store)
+        }
+        None => None,
+    };
+    let mut standings = HashMap::new();
+    let mut run_summary = None;
 
     // 2. The source, and 3. the scan.
     let outcome = match plan {
@@ -185,6 +243,40 @@ fn execute(args: &ScanArgs) -> anyhow::Result<(ScanOutcome, Engine, ScanOptions)
                 false => Some(fs_source(options, &p.paths, false)?),
             };
             scan::scan_fs_with(&engine, files.as_ref(), PostmanMode::Only, fetched)?
+        }
+        Plan::Remote(forge) => {
+            let enumerated = remote::enumerate(forge, quiet)?;
+            let (targets, skipped) = remote::mirrors(&enumerated, quiet);
+            let mut git = GitSourceBuilder::new();
+            git.max_blob_size(options.max_file_size());
+            let (mut outcome, summary, found) =
+                scan_repos(&engine, &targets, &git, options.threads, store.as_mut())?;
+            outcome.stats.skipped.extend(skipped);
+            outcome.stats.skipped.sort();
+            standings = found;
+            run_summary = Some(summary);
+            outcome
+        }
+        Plan::History {
+            repo,
+            history,
+            worktree: false,
+        } if store.is_some() => {
+            let mut git = GitSourceBuilder::new();
+            git.selection(selection(history)?)
+                .all_objects(history.all_objects)
+                .max_blob_size(options.max_file_size());
+            let target = RepoTarget {
+                name: repo.display().to_string(),
+                path: repo.clone(),
+            };
+            // A repository that does not open is an error here, as without --state.
+            git.build(repo)?;
+            let (outcome, summary, found) =
+                scan_repos(&engine, &[target], &git, options.threads, store.as_mut())?;
+            standings = found;
+            run_summary = Some(summary);
+            outcome
         }
         Plan::History {
             repo,
@@ -237,7 +329,122 @@ fn execute(args: &ScanArgs) -> anyhow::Result<(ScanOutcome, Engine, ScanOptions)
         .filter(|f| f.suppressed.is_some())
         .count() as u64;
     outcome.stats.stale_baseline = stale;
-    Ok((outcome, engine, options.clone()))
+    let state = store.map(|store| StateRun {
+        store,
+        standings,
+        summary: run_summary.unwrap_or_default(),
+    });
+    Ok((outcome, engine, options.clone(), state))
+}
+
+/// A run under `--state`: the open store, each finding's standing, and
+/// what the scan did.
+struct StateRun {
+    store: Store,
+    standings: HashMap<String, Standing>,
+    summary: RunSummary,
+}
+
+impl StateRun {
+    /// Findings triaged in the store are reported suppressed.
+    fn apply_triage(&self, outcome: &mut ScanOutcome) {
+        for f in &mut outcome.findings {
+            if f.suppressed.is_some() {
+                continue;
+            }
+            if let Some((decision, note)) = self
+                .standings
+                .get(&f.fingerprint)
+                .and_then(|s| s.triage.as_ref())
+            {
+                f.suppressed = Some(Suppression {
+                    kind: SuppressionKind::Triage,
+                    justification: Some(if note.is_empty() {
+                        decision.clone()
+                    } else {
+                        format!("{decision}: {note}")
+                    }),
+                });
+            }
+        }
+        outcome.stats.suppressed = outcome
+            .findings
+            .iter()
+            .filter(|f| f.suppressed.is_some())
+            .count() as u64;
+    }
+
+    /// Verification results younger than `max_age` are taken from the store
+    /// (the verifier then leaves those findings alone).
+    fn reuse_verifications(&self, outcome: &mut ScanOutcome, max_age: &str) -> anyhow::Result<()> {
+        let secs = parse_age(max_age)?;
+        if secs == 0 {
+            return Ok(());
+        }
+        for f in &mut outcome.findings {
+            if let Some(v) = self.store.recent_verification(&f.fingerprint, secs)? {
+                f.verification = v;
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends the run in the store (resolving what is gone), keeps only new
+    /// findings under `--new-only`, and returns the summary line.
+    fn finish(&mut self, outcome: &mut ScanOutcome, new_only: bool) -> anyhow::Result<String> {
+        let counts = self.store.finish_run()?;
+        if new_only {
+            let standings = &self.standings;
+            outcome
+                .findings
+                .retain(|f| standings.get(&f.fingerprint).is_some_and(|s| s.new));
+        }
+        let valid = outcome
+            .findings
+            .iter()
+            .filter(|f| f.verification.status == VerificationStatus::Valid)
+            .count();
+        let s = &self.summary;
+        let mut line = format!(
+            "run {}: {} repositories scanned{}, {} blobs scanned, {} skipped as already scanned; findings: {} new, {} still present, {} resolved; {} valid secrets",
+            self.store.run(),
+            s.repos_scanned,
+            if s.repos_failed > 0 { format!(" ({} failed)", s.repos_failed) } else { String::new() },
+            s.blobs_scanned,
+            s.blobs_skipped,
+            counts.new,
+            counts.still_present,
+            counts.resolved,
+            valid,
+        );
+        if !s.rescanned.is_empty() {
+            line.push_str(&format!(
+                "; the detector set changed since the last run, so {} repositories were rescanned in full",
+                s.rescanned.len()
+            ));
+        }
+        Ok(line)
+    }
+}
+
+/// `24h`, `90m`, `7d`, `3600s` or `3600` as seconds.
+fn parse_age(s: &str) -> anyhow::Result<i64> {
+    let s = s.trim();
+    let (num, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => s.split_at(i),
+        None => (s, "s"),
+    };
+    let n: i64 = num
+        .parse()
+        .map_err(|_| anyhow::anyhow!("--reverify-after expects an age like 24h, got `{s}`"))?;
+    let unit = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => anyhow::bail!("--reverify-after expects an age like 24h, got `{s}`"),
+    };
+    Ok(n * unit)
 }
 
 /// Exports from the Postman API, as `scan postman --api` names them.
@@ -260,6 +467,7 @@ fn fetch_postman(p: &PostmanArgs) -> anyhow::Result<Vec<Document>> {
 
 /// What `scan` was asked to do.
 enum Plan<'a> {
+    Remote(Forge<'a>),
     Files(&'a [PathBuf]),
     Postman(&'a PostmanArgs),
     History {

@@ -59,6 +59,19 @@ impl VerificationStatus {
             VerificationStatus::NotChecked => "not_checked",
         }
     }
+
+    /// The status named `name` (as [`VerificationStatus::as_str`] writes it).
+    pub fn parse(name: &str) -> Option<VerificationStatus> {
+        [
+            VerificationStatus::Valid,
+            VerificationStatus::Invalid,
+            VerificationStatus::Unknown,
+            VerificationStatus::Error,
+            VerificationStatus::NotChecked,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == name)
+    }
 }
 
 /// The result of verifying one finding.

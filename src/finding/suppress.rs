@@ -37,6 +37,8 @@ pub enum SuppressionKind {
     Baseline,
     /// Allowlisted by the config file (a secret, a regex or a stopword).
     Config,
+    /// Triaged in the state store (`leakhound findings triage`).
+    Triage,
 }
 
 /// Secrets the config file allows: exact values, regexes, stopwords.

@@ -304,9 +304,23 @@ pub fn scan_git(
     options: &GitScanOptions<'_>,
 ) -> anyhow::Result<ScanOutcome> {
     let started = Instant::now();
-
     // 1. What to scan, and where each blob was introduced.
     let inventory = source.inventory(options.threads)?;
+    scan_inventory(engine, source, inventory, options, started)
+}
+
+/// Phase 2 of [`scan_git`] on an inventory the caller built (and may have
+/// trimmed: an incremental scan drops the blobs it scanned before).
+///
+/// # Errors
+/// When the worker threads or the work-tree walk cannot start.
+pub fn scan_inventory(
+    engine: &Engine,
+    source: &GitSource,
+    inventory: Inventory,
+    options: &GitScanOptions<'_>,
+    started: Instant,
+) -> anyhow::Result<ScanOutcome> {
     super::progress::set_total(inventory.blobs.len() as u64);
     let mut skipped = inventory.skipped.clone();
 

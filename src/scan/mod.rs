@@ -10,6 +10,7 @@ mod fs;
 mod git;
 mod postman;
 pub mod progress;
+pub mod repos;
 
 pub use fs::{scan_fs, scan_fs_with};
 pub(crate) use git::per_thread;

@@ -5,6 +5,7 @@
 pub mod fs;
 pub mod git;
 pub mod postman;
+pub mod remote;
 
 use serde::Serialize;
 

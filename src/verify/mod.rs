@@ -200,6 +200,10 @@ pub fn verify(
             let Some(spec) = spec_of(detectors, f) else {
                 return;
             };
+            // Already known (a recent result from the state store).
+            if f.verification.status != VerificationStatus::NotChecked {
+                return;
+            }
             let key = format!("{}\0{}\0{:?}", f.detector.as_str(), f.secret, f.parts);
             let cell = cache
                 .lock()

@@ -70,6 +70,20 @@ pub struct Inventory {
     pub trees_read: u64,
 }
 
+impl Inventory {
+    /// Keeps only the blobs `keep` accepts (an incremental scan drops those
+    /// it scanned in an earlier run); the id index follows.
+    pub fn retain_blobs(&mut self, mut keep: impl FnMut(&ObjectId) -> bool) {
+        self.blobs.retain(|b| keep(&b.id));
+        self.by_id = self
+            .blobs
+            .iter()
+            .enumerate()
+            .map(|(i, b)| (b.id, i))
+            .collect();
+    }
+}
+
 /// Builds the inventory for `selection`. Commit diffs run on `threads`
 /// workers, each with a repository handle from `make_repo`; they are then
 /// applied in parents-first order, so the result does not depend on timing.

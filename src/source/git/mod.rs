@@ -77,6 +77,7 @@ pub struct GitSourceBuilder {
     selection: Selection,
     all_objects: bool,
     max_blob_size: u64,
+    name: Option<String>,
 }
 
 impl Default for GitSourceBuilder {
@@ -85,6 +86,7 @@ impl Default for GitSourceBuilder {
             selection: Selection::AllRefs,
             all_objects: false,
             max_blob_size: 25 << 20,
+            name: None,
         }
     }
 }
@@ -115,6 +117,13 @@ impl GitSourceBuilder {
         self
     }
 
+    /// The name reports give the repository (default: its path), e.g.
+    /// `acme/api` for a mirror in the clone cache.
+    pub fn name(&mut self, name: impl Into<String>) -> &mut Self {
+        self.name = Some(name.into());
+        self
+    }
+
     /// Opens the repository at `path` (a working copy or a bare repository).
     ///
     /// # Errors
@@ -142,9 +151,13 @@ pub struct GitSource {
 }
 
 impl GitSource {
-    /// The repository as given on the command line, for reports.
+    /// The repository as given on the command line (or its
+    /// [`GitSourceBuilder::name`]), for reports.
     pub fn display(&self) -> String {
-        self.path.display().to_string()
+        match &self.options.name {
+            Some(name) => name.clone(),
+            None => self.path.display().to_string(),
+        }
     }
 
     /// The work tree of a non-bare repository.
