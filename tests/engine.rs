@@ -277,3 +277,111 @@ fn scan_ranges_reports_only_what_touches_the_ranges() {
         "one range over everything is a full scan"
     );
 }
+
+const CONTEXT_DETECTORS: &str = r#"
+[[detector]]
+id = "test-org-token"
+name = "Test org token"
+description = "A token that is verified against the org host written beside it."
+keywords = ["otk_"]
+pattern = '''\b(?P<secret>otk_[A-Za-z0-9]{32})\b'''
+min_entropy = 3.0
+confidence = "high"
+examples = ["otk_Q8a9Zk2LmP4rT7vW1yB3nC5dF6gH0jKs"]
+non_examples = ["otk_short"]
+references = ["https://example.invalid/docs"]
+
+[detector.companion]
+detector = "test-org-host"
+part = "host"
+within = 200
+absorb = true
+
+[[detector]]
+id = "test-org-host"
+name = "Test org host"
+description = "The host of an org: context, not a secret."
+keywords = [".orgs.test"]
+pattern = '''\b(?P<secret>[a-z0-9][a-z0-9-]{0,30}\.orgs\.test)\b'''
+confidence = "low"
+context_only = true
+ignore_if = ['''^www\.''']
+examples = ["url = https://globex-eu.orgs.test/api"]
+non_examples = ["url = https://www.orgs.test/"]
+references = ["https://example.invalid/docs"]
+"#;
+
+/// A context-only detector (an org's host) is never reported by itself;
+/// its match is only ever attached as a part of the token it sits beside.
+#[test]
+fn context_only_matches_are_never_reported_but_attach_as_parts() {
+    let set = detectors(CONTEXT_DETECTORS);
+    let tok = format!("otk_{}", token(31, 32, ALNUM));
+    let host = "globex-eu.orgs.test";
+    for prefilter in [true, false] {
+        let e = EngineBuilder::new().prefilter(prefilter).build(set.clone());
+        let ids = |ms: &[Match]| -> Vec<String> {
+            ms.iter()
+                .map(|m| e.detectors()[m.detector as usize].id.to_string())
+                .collect()
+        };
+
+        let alone = format!("ORG_URL=https://{host}\nother = https://acme.orgs.test/x\n");
+        assert!(
+            scan(&e, alone.as_bytes()).is_empty(),
+            "prefilter {prefilter}: a context-only match alone is not reported"
+        );
+
+        let near = format!("ORG_URL=https://{host}\nORG_TOKEN={tok}\n");
+        let ms = scan(&e, near.as_bytes());
+        assert_eq!(ids(&ms), vec!["test-org-token"], "prefilter {prefilter}");
+        assert_eq!(secrets(near.as_bytes(), &ms), vec![tok.as_str()]);
+        assert_eq!(ms[0].parts.len(), 1);
+        assert_eq!(&*ms[0].parts[0].name, "host");
+        assert_eq!(
+            &near.as_bytes()[ms[0].parts[0].span.clone()],
+            host.as_bytes()
+        );
+
+        let far = format!(
+            "ORG_URL=https://{host}\n{}\nORG_TOKEN={tok}\n",
+            "#".repeat(400)
+        );
+        let ms = scan(&e, far.as_bytes());
+        assert_eq!(
+            ids(&ms),
+            vec!["test-org-token"],
+            "prefilter {prefilter}: too far to pair, and still not reported"
+        );
+        assert!(ms[0].parts.is_empty());
+    }
+}
+
+/// `detectors check` runs a context-only detector's examples through the
+/// real filters (its `ignore_if` here), though a scan never reports them;
+/// and a context-only detector cannot carry a verifier or a companion.
+#[test]
+fn context_only_detectors_are_self_tested_and_take_no_verifier() {
+    let set = detectors(CONTEXT_DETECTORS);
+    let all: Vec<usize> = (0..set.len()).collect();
+    let failures = leakhound::detector::check(&set, &all);
+    assert!(failures.is_empty(), "{failures:?}");
+
+    let broken = CONTEXT_DETECTORS.replace(
+        "non_examples = [\"url = https://www.orgs.test/\"]",
+        "non_examples = [\"url = https://globex-eu.orgs.test/\"]",
+    );
+    let failures = leakhound::detector::check(&detectors(&broken), &all);
+    assert_eq!(failures.len(), 1, "{failures:?}");
+    assert!(failures[0].to_string().contains("test-org-host"));
+
+    let with_verify = format!(
+        "{CONTEXT_DETECTORS}\n[detector.verify]\nurl = \"https://{{{{secret}}}}/\"\nvalid_status = [200]\n"
+    );
+    let err = leakhound::detector::load_source(
+        &leakhound::detector::DetectorSource::File("inline.toml".into()),
+        &with_verify,
+    )
+    .expect_err("context_only with verify is rejected");
+    assert!(format!("{err:?}").contains("context_only"), "{err:?}");
+}

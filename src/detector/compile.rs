@@ -103,6 +103,12 @@ pub fn compile(spec: DetectorSpec, origin: &str) -> Result<Detector, LoadError> 
             ));
         }
     }
+    if spec.context_only && (spec.companion.is_some() || spec.verify.is_some()) {
+        return Err(invalid(
+            "a context_only detector is never reported, so it takes no companion and no verify"
+                .into(),
+        ));
+    }
     if let Some(v) = &spec.verify {
         let mut known: Vec<&str> = part_groups.iter().map(|(_, name)| &**name).collect();
         known.extend(spec.companion.as_ref().map(|c| c.part.as_str()));
@@ -129,6 +135,7 @@ pub fn compile(spec: DetectorSpec, origin: &str) -> Result<Detector, LoadError> 
         description: spec.description,
         pattern: spec.pattern,
         companion: spec.companion,
+        context_only: spec.context_only,
         verify: spec.verify,
         examples: spec.examples,
         non_examples: spec.non_examples,

@@ -112,6 +112,9 @@ pub struct Detector {
     pub ignore_if: Vec<Regex>,
     /// Pairing with another detector's match.
     pub companion: Option<CompanionSpec>,
+    /// Matches are never reported on their own, only attached as another
+    /// detector's companion part.
+    pub context_only: bool,
     /// Verification request, if any.
     pub verify: Option<VerifySpec>,
     /// Strings that must be reported.

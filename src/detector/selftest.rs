@@ -15,13 +15,27 @@ use crate::engine::{Engine, Match};
 /// A detector fails when an example is not reported by it, a non-example is,
 /// an example's regex match contains none of its keywords, or a keyword
 /// occurs in no example's match (so no test shows it can ever match).
+///
+/// A `context_only` detector is never reported by a scan, so its examples
+/// and non-examples run through a second engine in which no detector is
+/// context-only: the same prefilter, regex, entropy, placeholder and
+/// `ignore_if` filters decide, only the final dropping of context is off.
 pub fn check(set: &DetectorSet, indices: &[usize]) -> Vec<LoadError> {
     let engine = Engine::new(set.clone());
     let mut scratch = engine.scratch();
+    let context_engine = indices
+        .iter()
+        .any(|&i| set.as_slice()[i].context_only)
+        .then(|| Engine::new(without_context_only(set)));
+    let mut context_scratch = context_engine.as_ref().map(Engine::scratch);
     let mut out: Vec<Match> = Vec::new();
     let mut failures = Vec::new();
     for &i in indices {
         let det = &set.as_slice()[i];
+        let (engine, scratch) = match (&context_engine, &mut context_scratch) {
+            (Some(e), Some(s)) if det.context_only => (e, s),
+            _ => (&engine, &mut scratch),
+        };
         let mut fail = |problem: String| {
             failures.push(LoadError::Invalid {
                 file: det.origin.clone(),
@@ -56,7 +70,7 @@ pub fn check(set: &DetectorSet, indices: &[usize]) -> Vec<LoadError> {
                 fail(format!("example {} does not match the pattern", n + 1));
                 continue;
             }
-            engine.scan(bytes, &mut scratch, &mut out);
+            engine.scan(bytes, scratch, &mut out);
             if !out.iter().any(|m| m.detector as usize == i) {
                 fail(format!(
                     "example {} matches the pattern but is not reported (filtered by min_entropy, \
@@ -73,11 +87,26 @@ pub fn check(set: &DetectorSet, indices: &[usize]) -> Vec<LoadError> {
             }
         }
         for (n, ex) in det.non_examples.iter().enumerate() {
-            engine.scan(ex.as_bytes(), &mut scratch, &mut out);
+            engine.scan(ex.as_bytes(), scratch, &mut out);
             if out.iter().any(|m| m.detector as usize == i) {
                 fail(format!("non_example {} is reported", n + 1));
             }
         }
     }
     failures
+}
+
+/// `set` with every detector reporting its own matches, so the examples of a
+/// context-only detector can be seen (its regex and filters are unchanged).
+fn without_context_only(set: &DetectorSet) -> DetectorSet {
+    let detectors = set
+        .as_slice()
+        .iter()
+        .cloned()
+        .map(|mut d| {
+            d.context_only = false;
+            d
+        })
+        .collect();
+    DetectorSet::new(detectors).expect("the ids were unique already")
 }

@@ -56,6 +56,12 @@ pub struct DetectorSpec {
     /// Pairing with a nearby match of another detector.
     #[serde(default)]
     pub companion: Option<CompanionSpec>,
+    /// Whether this detector finds context rather than secrets (an Okta org
+    /// domain, a Shopify shop domain): its matches are never reported on
+    /// their own and exist only to be attached as another detector's
+    /// companion part.
+    #[serde(default)]
+    pub context_only: bool,
     /// Live verification request, used by `--verify`.
     #[serde(default)]
     pub verify: Option<VerifySpec>,

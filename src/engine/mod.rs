@@ -8,8 +8,10 @@
 //!    hits (never over the whole blob),
 //! 3. the keyword-containment check, entropy, placeholder and `ignore_if`
 //!    filters on each regex match,
-//! 4. companion pairing (e.g. AWS key id + secret key), then dropping
-//!    matches shadowed by a more confident detector on the same secret,
+//! 4. companion pairing (e.g. AWS key id + secret key), dropping the matches
+//!    of context-only detectors (they exist only as companion parts), then
+//!    dropping matches shadowed by a more confident detector on the same
+//!    secret,
 //! 5. line and column numbers, counted lazily up to the last match only.
 //!
 //! An [`Engine`] is built once and shared read-only (`Send + Sync`) by all
@@ -103,6 +105,7 @@ impl EngineBuilder {
             })
             .collect::<Vec<_>>();
         let has_companions = companions.iter().any(Option::is_some);
+        let has_context_only = list.iter().any(|d| d.context_only);
         Engine {
             detectors,
             prefilter,
@@ -110,6 +113,7 @@ impl EngineBuilder {
             placeholders: PlaceholderFilter::new(),
             companions,
             has_companions,
+            has_context_only,
         }
     }
 }
@@ -131,6 +135,7 @@ pub struct Engine {
     placeholders: PlaceholderFilter,
     companions: Vec<Option<Companion>>,
     has_companions: bool,
+    has_context_only: bool,
 }
 
 /// Per-thread mutable state: keyword hits and each detector's regex cache and
@@ -251,6 +256,10 @@ impl Engine {
         }
         if self.has_companions {
             self.pair_companions(out);
+        }
+        if self.has_context_only {
+            // Context (a domain beside a token) was only there to be paired.
+            out.retain(|m| !detectors[m.detector as usize].context_only);
         }
         out.sort_by_key(|m| (m.secret.start, m.detector));
         self.drop_shadowed(out);
