@@ -320,6 +320,14 @@ fn nightly_org_runs_scan_only_what_changed() {
             .any(|t| t.contains("page=2")),
         "paginated"
     );
+    // The mirrors' configs hold the clone URL, never the token.
+    for config in walk(&cache).iter().filter(|p| p.ends_with("config")) {
+        let text = std::fs::read_to_string(config).expect("config");
+        assert!(
+            text.contains("[remote \"origin\"]") && !text.contains(TOKEN),
+            "{text}"
+        );
+    }
 
     // 2. Nothing changed: no blob is read again, nothing is new.
     let second = scan(&["--new-only"]);
@@ -435,6 +443,20 @@ fn nightly_org_runs_scan_only_what_changed() {
         sixth.stderr
     );
     assert_eq!(counted(&sixth.stderr, "new"), 0);
+}
+
+/// Every file under `dir`.
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
 }
 
 const EXTRA_DETECTOR: &str = r#"

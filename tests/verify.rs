@@ -142,6 +142,21 @@ fn declarative_verification_reads_answers_safely() {
         assert!(!stderr.contains(s), "{stderr}");
     }
 
+    // --only-verified keeps the live ones alone.
+    let out = scan_verified(dir.path(), &base, &["--format", "json", "--only-verified"]);
+    let only: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let kept: Vec<&str> = only["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter_map(|f| f["secret"].as_str())
+        .collect();
+    assert_eq!(kept.len(), 3, "{kept:?}");
+    assert!(
+        kept.iter().all(|s| [LIVE, LIMITED, HUGE].contains(s)),
+        "{kept:?}"
+    );
+
     // The human report puts live secrets first, marked.
     let out = scan_verified(dir.path(), &base, &["--color", "never"]);
     let text = String::from_utf8_lossy(&out.stdout);

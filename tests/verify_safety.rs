@@ -459,3 +459,63 @@ fn database_uris_are_tried_only_with_verify_db_and_stop_after_authentication() {
         "no query after the handshake"
     );
 }
+
+// ---------------------------------------------------------------- TLS
+
+#[test]
+fn tls_certificates_are_verified() {
+    use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+    // A server with a self-signed certificate for localhost: a client that
+    // verifies TLS refuses it before sending anything.
+    let certified =
+        rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).expect("certificate");
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(certified.key_pair.serialize_der()));
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("protocol versions")
+    .with_no_client_auth()
+    .with_single_cert(vec![certified.cert.der().clone()], key)
+    .expect("server config");
+    let config = Arc::new(config);
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let served = Arc::new(AtomicUsize::new(0));
+    let count = served.clone();
+    thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { continue };
+            let Ok(conn) = rustls::ServerConnection::new(config.clone()) else {
+                continue;
+            };
+            let mut tls = rustls::StreamOwned::new(conn, stream);
+            let mut buf = [0u8; 4096];
+            if tls.read(&mut buf).is_ok_and(|n| n > 0) {
+                count.fetch_add(1, Ordering::SeqCst);
+                let body = r#"{"login":"octocat"}"#;
+                let _ = write!(
+                    tls,
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = tls.flush();
+            }
+        }
+    });
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(
+        dir.path(),
+        "t.env",
+        format!("GITHUB_TOKEN={}\n", tokens(1)[0]),
+    );
+    let out = github_scan(dir.path(), &format!("https://localhost:{port}"), &[]);
+    let v = verification(&report(&out), "github-pat-classic");
+    assert_eq!(v.len(), 1);
+    assert_eq!(v[0].0, "error", "{v:?}");
+    assert_eq!(
+        served.load(Ordering::SeqCst),
+        0,
+        "no request got past the handshake"
+    );
+}
