@@ -262,10 +262,7 @@ fn execute(
             history,
             worktree: false,
         } if store.is_some() => {
-            let mut git = GitSourceBuilder::new();
-            git.selection(selection(history)?)
-                .all_objects(history.all_objects)
-                .max_blob_size(options.max_file_size());
+            let git = history_source(history, options)?;
             let target = RepoTarget {
                 name: repo.display().to_string(),
                 path: repo.clone(),
@@ -283,11 +280,7 @@ fn execute(
             history,
             worktree,
         } => {
-            let mut git = GitSourceBuilder::new();
-            git.selection(selection(history)?)
-                .all_objects(history.all_objects)
-                .max_blob_size(options.max_file_size());
-            let source = git.build(repo)?;
+            let source = history_source(history, options)?.build(repo)?;
             let work = match (worktree, source.work_dir()) {
                 (true, Some(dir)) => Some(fs_source(options, &[dir], true)?),
                 _ => None,
@@ -492,6 +485,15 @@ fn fs_source(
         fs.exclude(g.clone());
     }
     Ok(fs.build(paths)?)
+}
+
+/// The git source the history flags and scan options describe.
+fn history_source(h: &HistoryArgs, options: &ScanOptions) -> anyhow::Result<GitSourceBuilder> {
+    let mut git = GitSourceBuilder::new();
+    git.selection(selection(h)?)
+        .all_objects(h.all_objects)
+        .max_blob_size(options.max_file_size());
+    Ok(git)
 }
 
 fn selection(h: &HistoryArgs) -> anyhow::Result<Selection> {

@@ -3,8 +3,7 @@
 
 use serde_json::Value;
 
-use super::{Api, ApiError, Listing, RemoteRepo};
-use crate::source::Skipped;
+use super::{Api, ApiError, Collector, Listing, RemoteRepo};
 
 /// The public API.
 pub const DEFAULT_API_URL: &str = "https://api.github.com";
@@ -32,45 +31,28 @@ pub fn auth_header(token: &str) -> (&'static str, String) {
 /// # Errors
 /// When nothing could be listed at all.
 pub fn list(api: &Api, selection: &Selection) -> Result<Listing, ApiError> {
-    let mut listing = Listing::default();
-    let mut last_error = None;
-    let mut record = |listing: &mut Listing, what: String, r: Result<Vec<Value>, ApiError>| match r
-    {
-        Ok(items) => listing.repos.extend(items.iter().filter_map(repo)),
-        Err(e) => {
-            listing.skipped.push(Skipped {
-                path: what,
-                reason: e.to_string(),
-            });
-            last_error = Some(e);
-        }
-    };
+    let mut collect = Collector::new(repo);
     for org in &selection.orgs {
         let r = api.get_pages(
             &format!("/orgs/{org}/repos?per_page=100&type=all"),
             &format!("repositories of organisation {org}"),
         );
-        record(&mut listing, org.clone(), r);
+        collect.add(org.clone(), r);
     }
     for user in &selection.users {
         let r = api.get_pages(
             &format!("/users/{user}/repos?per_page=100&type=owner"),
             &format!("repositories of user {user}"),
         );
-        record(&mut listing, user.clone(), r);
+        collect.add(user.clone(), r);
     }
     for full in &selection.repos {
         let r = api
             .get(&format!("/repos/{full}"), &format!("repository {full}"))
             .map(|v| vec![v]);
-        record(&mut listing, full.clone(), r);
+        collect.add(full.clone(), r);
     }
-    if listing.repos.is_empty() {
-        if let Some(e) = last_error {
-            return Err(e);
-        }
-    }
-    Ok(listing)
+    collect.finish()
 }
 
 /// A repository object of the REST API.

@@ -3,8 +3,7 @@
 
 use serde_json::Value;
 
-use super::{Api, ApiError, Listing, RemoteRepo};
-use crate::source::Skipped;
+use super::{Api, ApiError, Collector, Listing, RemoteRepo};
 
 /// gitlab.com's API.
 pub const DEFAULT_API_URL: &str = "https://gitlab.com/api/v4";
@@ -36,19 +35,7 @@ fn encode(path: &str) -> String {
 /// # Errors
 /// When nothing could be listed at all.
 pub fn list(api: &Api, selection: &Selection) -> Result<Listing, ApiError> {
-    let mut listing = Listing::default();
-    let mut last_error = None;
-    let mut record = |listing: &mut Listing, what: String, r: Result<Vec<Value>, ApiError>| match r
-    {
-        Ok(items) => listing.repos.extend(items.iter().filter_map(project)),
-        Err(e) => {
-            listing.skipped.push(Skipped {
-                path: what,
-                reason: e.to_string(),
-            });
-            last_error = Some(e);
-        }
-    };
+    let mut collect = Collector::new(project);
     for group in &selection.groups {
         let r = api.get_pages(
             &format!(
@@ -58,7 +45,7 @@ pub fn list(api: &Api, selection: &Selection) -> Result<Listing, ApiError> {
             ),
             &format!("projects of group {group}"),
         );
-        record(&mut listing, group.clone(), r);
+        collect.add(group.clone(), r);
     }
     for path in &selection.projects {
         let r = api
@@ -67,14 +54,9 @@ pub fn list(api: &Api, selection: &Selection) -> Result<Listing, ApiError> {
                 &format!("project {path}"),
             )
             .map(|v| vec![v]);
-        record(&mut listing, path.clone(), r);
+        collect.add(path.clone(), r);
     }
-    if listing.repos.is_empty() {
-        if let Some(e) = last_error {
-            return Err(e);
-        }
-    }
-    Ok(listing)
+    collect.finish()
 }
 
 /// A project object of the REST API.

@@ -99,6 +99,50 @@ impl Listing {
     }
 }
 
+/// Gathers the answers of an enumeration's list calls: repositories from
+/// the ones that worked, a skipped entry for each that failed.
+pub(crate) struct Collector {
+    listing: Listing,
+    last_error: Option<ApiError>,
+    parse: fn(&serde_json::Value) -> Option<RemoteRepo>,
+}
+
+impl Collector {
+    /// A collector reading repository objects with `parse`.
+    pub(crate) fn new(parse: fn(&serde_json::Value) -> Option<RemoteRepo>) -> Collector {
+        Collector {
+            listing: Listing::default(),
+            last_error: None,
+            parse,
+        }
+    }
+
+    /// What listing `what` returned.
+    pub(crate) fn add(&mut self, what: String, result: Result<Vec<serde_json::Value>, ApiError>) {
+        match result {
+            Ok(items) => self
+                .listing
+                .repos
+                .extend(items.iter().filter_map(self.parse)),
+            Err(e) => {
+                self.listing.skipped.push(Skipped {
+                    path: what,
+                    reason: e.to_string(),
+                });
+                self.last_error = Some(e);
+            }
+        }
+    }
+
+    /// The listing; an error only when nothing was listed and a call failed.
+    pub(crate) fn finish(self) -> Result<Listing, ApiError> {
+        match self.last_error {
+            Some(e) if self.listing.repos.is_empty() => Err(e),
+            _ => Ok(self.listing),
+        }
+    }
+}
+
 /// The 1-based shard of `full_name` among `n`.
 pub fn shard_of(full_name: &str, n: u32) -> u32 {
     let h = xxhash_rust::xxh3::xxh3_64(full_name.as_bytes());
