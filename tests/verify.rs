@@ -216,3 +216,28 @@ fn dry_run_lists_hosts_and_sends_nothing() {
     );
     assert!(log.lock().expect("log").is_empty());
 }
+
+#[test]
+fn verify_endpoints_can_come_from_the_config_file() {
+    let (base, log) = github();
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(dir.path(), "t.env", format!("GITHUB_TOKEN={LIVE}\n"));
+    write(
+        dir.path(),
+        ".leakhound.toml",
+        format!("[verify]\nendpoints = {{ github-pat-classic = \"{base}\" }}\n"),
+    );
+    let out = bin()
+        .args([
+            "scan",
+            dir.path().to_str().expect("utf-8"),
+            "--verify",
+            "-f",
+            "json",
+        ])
+        .output()
+        .expect("runs");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(report["findings"][0]["verification"]["status"], "valid");
+    assert_eq!(log.lock().expect("log").len(), 1);
+}
