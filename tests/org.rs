@@ -73,6 +73,8 @@ fn git(args: &[&str]) {
 struct Org {
     _root: tempfile::TempDir,
     repos: BTreeMap<&'static str, Hosted>,
+    /// The wiki of `acme/api` (`api.wiki.git` beside `api.git`).
+    _wiki: Hosted,
 }
 
 fn org() -> Org {
@@ -108,7 +110,16 @@ fn org() -> Org {
         "old",
         Hosted::new(root.path(), "old", &[("y.txt", "y\n".to_string())]),
     );
-    Org { _root: root, repos }
+    let wiki = Hosted::new(
+        root.path(),
+        "api.wiki",
+        &[("Setup.md", format!("Use token {SECRET_C} for staging.\n"))],
+    );
+    Org {
+        _root: root,
+        repos,
+        _wiki: wiki,
+    }
 }
 
 /// A GitHub-shaped API for `org`: `/orgs/acme/repos` two per page with
@@ -124,7 +135,7 @@ fn github_api(org: &Org) -> (String, Arc<Mutex<Vec<String>>>) {
                 "clone_url": h.url(),
                 "fork": *name == "forked",
                 "archived": *name == "old",
-                "has_wiki": false,
+                "has_wiki": *name == "api",
             })
         })
         .collect();
@@ -703,4 +714,37 @@ fn a_single_repository_gets_the_same_incremental_state() {
         triaged.report["findings"][0]["suppressed"]["kind"],
         "triage"
     );
+}
+
+#[test]
+fn wikis_are_scanned_when_asked() {
+    let org = org();
+    let (api, _) = github_api(&org);
+    let work = tempfile::tempdir().expect("tempdir");
+    let scan = |extra: &[&str]| {
+        let mut args = vec![
+            "scan",
+            "github",
+            "--repo",
+            "acme/api",
+            "--api-url",
+            &api,
+            "--clone-dir",
+            work.path().to_str().expect("utf-8"),
+            "-f",
+            "json",
+        ];
+        args.extend_from_slice(extra);
+        run(&args, TOKEN)
+    };
+    assert_eq!(
+        secrets(&scan(&[]).report),
+        BTreeSet::from([SECRET_A.to_string()])
+    );
+    let with_wiki = scan(&["--wikis"]);
+    assert_eq!(
+        secrets(&with_wiki.report),
+        BTreeSet::from([SECRET_A.to_string(), SECRET_C.to_string()])
+    );
+    assert!(with_wiki.report.to_string().contains("acme/api.wiki"));
 }
