@@ -344,6 +344,11 @@ fn nightly_org_runs_scan_only_what_changed() {
     let second = scan(&["--new-only"]);
     assert_eq!(second.code, 0, "{}", second.stderr);
     assert_eq!(counted(&second.stderr, "blobs scanned"), 0);
+    assert_eq!(
+        counted(&second.stderr, "unchanged"),
+        4,
+        "refs did not move: no repository is even listed again"
+    );
     assert!(counted(&second.stderr, "skipped as already scanned") >= 4);
     assert_eq!(counted(&second.stderr, "new"), 0);
     assert_eq!(counted(&second.stderr, "still present"), 2);

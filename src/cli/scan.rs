@@ -399,10 +399,11 @@ impl StateRun {
             .count();
         let s = &self.summary;
         let mut line = format!(
-            "run {}: {} repositories scanned{}, {} blobs scanned, {} skipped as already scanned; findings: {} new, {} still present, {} resolved; {} valid secrets",
+            "run {}: {} repositories scanned{}, {} unchanged, {} blobs scanned, {} skipped as already scanned; findings: {} new, {} still present, {} resolved; {} valid secrets",
             self.store.run(),
             s.repos_scanned,
             if s.repos_failed > 0 { format!(" ({} failed)", s.repos_failed) } else { String::new() },
+            s.repos_unchanged,
             s.blobs_scanned,
             s.blobs_skipped,
             counts.new,

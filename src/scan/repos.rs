@@ -41,6 +41,9 @@ pub struct RunSummary {
     pub blobs_scanned: u64,
     /// Blobs skipped because an earlier run scanned them.
     pub blobs_skipped: u64,
+    /// Repositories whose refs had not moved since their last scan (not
+    /// even listed again).
+    pub repos_unchanged: u64,
     /// Repositories rescanned because the detector set changed.
     pub rescanned: Vec<String>,
 }
@@ -111,6 +114,27 @@ pub fn scan_repos(
                 continue;
             }
         };
+        let digest = match source.history_digest() {
+            Ok(d) => d,
+            Err(e) => {
+                skip(e.to_string());
+                continue;
+            }
+        };
+        let repo_state = match store.as_deref_mut() {
+            Some(s) => Some(s.repo(&target.name)?),
+            None => None,
+        };
+        // Same refs, same detectors: nothing to list, nothing to scan.
+        if let (Some(s), Some(state)) = (store.as_deref_mut(), &repo_state) {
+            if digest.is_some() && state.history == digest {
+                s.record_unchanged(state)?;
+                summary.repos_scanned += 1;
+                summary.repos_unchanged += 1;
+                summary.blobs_skipped += state.known_blobs.len() as u64;
+                continue;
+            }
+        }
         let mut inventory = match source.inventory(threads) {
             Ok(i) => i,
             Err(e) => {
@@ -119,10 +143,6 @@ pub fn scan_repos(
             }
         };
         let reachable: HashSet<String> = inventory.blobs.iter().map(|b| b.id.to_string()).collect();
-        let repo_state = match store.as_deref_mut() {
-            Some(s) => Some(s.repo(&target.name)?),
-            None => None,
-        };
         if let Some(state) = &repo_state {
             if state.detectors_changed {
                 summary.rescanned.push(target.name.clone());
@@ -143,7 +163,7 @@ pub fn scan_repos(
         };
         summary.repos_scanned += 1;
         if let (Some(s), Some(state)) = (store.as_deref_mut(), &repo_state) {
-            let found = s.record_repo(state, &reachable, &outcome.findings)?;
+            let found = s.record_repo(state, digest.as_deref(), &reachable, &outcome.findings)?;
             for (f, standing) in outcome.findings.iter().zip(found) {
                 let entry = standings
                     .entry(f.fingerprint.clone())

@@ -86,6 +86,9 @@ pub struct RepoState {
     /// Whether blobs scanned earlier are rescanned because the detector set
     /// changed since.
     pub detectors_changed: bool,
+    /// The history digest recorded by the last scan (see
+    /// `GitSource::history_digest`).
+    pub history: Option<String>,
 }
 
 /// A finding's standing across runs.
@@ -236,22 +239,22 @@ impl Store {
     /// # Errors
     /// SQLite errors.
     pub fn repo(&mut self, name: &str) -> Result<RepoState, StoreError> {
-        let row: Option<(i64, Option<String>)> = self
+        let row: Option<(i64, Option<String>, Option<String>)> = self
             .conn
             .query_row(
-                "SELECT id, detector_set FROM repos WHERE name = ?1",
+                "SELECT id, detector_set, history FROM repos WHERE name = ?1",
                 params![name],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .optional()
             .map_err(self.err())?;
-        let (id, previous) = match row {
+        let (id, previous, history) = match row {
             Some(r) => r,
             None => {
                 self.conn
                     .execute("INSERT INTO repos (name) VALUES (?1)", params![name])
                     .map_err(self.err())?;
-                (self.conn.last_insert_rowid(), None)
+                (self.conn.last_insert_rowid(), None, None)
             }
         };
         let detectors_changed = previous.as_deref().is_some_and(|p| p != self.detector_set);
@@ -273,10 +276,36 @@ impl Store {
             id,
             known_blobs,
             detectors_changed,
+            history: if detectors_changed { None } else { history },
         })
     }
 
-    /// Records a repository's scan: `reachable` is every blob its history
+    /// Records a repository whose history is unchanged since its last scan
+    /// (same digest, same detectors): everything it held is still present.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn record_unchanged(&mut self, repo: &RepoState) -> Result<(), StoreError> {
+        let run = self.run;
+        let err = self.err();
+        self.conn
+            .execute(
+                "UPDATE findings SET last_run = ?1, status = 'open', resolved_run = NULL
+                 WHERE fingerprint IN (SELECT fingerprint FROM finding_blobs WHERE repo = ?2)",
+                params![run, repo.id],
+            )
+            .map_err(&err)?;
+        self.conn
+            .execute(
+                "UPDATE repos SET last_run = ?1 WHERE id = ?2",
+                params![run, repo.id],
+            )
+            .map_err(&err)?;
+        Ok(())
+    }
+
+    /// Records a repository's scan: `history` its digest (see
+    /// `GitSource::history_digest`), `reachable` every blob its history
     /// holds now (scanned in this run or before), `findings` what this run
     /// found in the blobs it scanned. Blobs no longer reachable are
     /// forgotten; every finding living in a reachable blob is marked seen in
@@ -287,6 +316,7 @@ impl Store {
     pub fn record_repo(
         &mut self,
         repo: &RepoState,
+        history: Option<&str>,
         reachable: &HashSet<String>,
         findings: &[Finding],
     ) -> Result<Vec<Standing>, StoreError> {
@@ -383,8 +413,8 @@ impl Store {
         )
         .map_err(err)?;
         tx.execute(
-            "UPDATE repos SET detector_set = ?1, last_run = ?2 WHERE id = ?3",
-            params![self.detector_set, run, repo.id],
+            "UPDATE repos SET detector_set = ?1, last_run = ?2, history = ?3 WHERE id = ?4",
+            params![self.detector_set, run, history, repo.id],
         )
         .map_err(err)?;
         tx.commit().map_err(err)?;

@@ -6,7 +6,7 @@
 use rusqlite::Connection;
 
 /// The newest schema version.
-pub const VERSION: i64 = 1;
+pub const VERSION: i64 = 2;
 
 /// Why a store could not be brought up to date.
 #[derive(Debug)]
@@ -73,6 +73,9 @@ const MIGRATIONS: &[&str] = &[
         repo INTEGER NOT NULL REFERENCES repos(id),
         PRIMARY KEY (fingerprint, repo)
     ) WITHOUT ROWID;",
+    // 2: a digest of each repository's refs when last scanned, so an
+    // unchanged repository is not even listed again.
+    "ALTER TABLE repos ADD COLUMN history TEXT;",
 ];
 
 /// Brings the database at `conn` to [`VERSION`].
@@ -88,4 +91,35 @@ pub fn migrate(conn: &Connection) -> Result<(), MigrateError> {
         tx.commit()?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_older_store_is_migrated_and_a_newer_one_refused() {
+        let conn = Connection::open_in_memory().expect("sqlite");
+        conn.execute_batch(MIGRATIONS[0]).expect("v1");
+        conn.execute_batch(
+            "PRAGMA user_version = 1; INSERT INTO repos (name) VALUES ('acme/api');",
+        )
+        .expect("v1 data");
+        migrate(&conn).expect("migrates");
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .expect("version");
+        assert_eq!(version, VERSION);
+        let history: Option<String> = conn
+            .query_row(
+                "SELECT history FROM repos WHERE name = 'acme/api'",
+                [],
+                |r| r.get(0),
+            )
+            .expect("the v2 column, data kept");
+        assert_eq!(history, None);
+
+        conn.execute_batch("PRAGMA user_version = 99").expect("set");
+        assert!(matches!(migrate(&conn), Err(MigrateError::TooNew(99))));
+    }
 }

@@ -455,7 +455,7 @@ fn tips_and_hidden(
 }
 
 /// Every commit a ref (or a detached HEAD) points to, tags peeled.
-fn all_ref_tips(
+pub(super) fn all_ref_tips(
     repo: &gix::Repository,
     skipped: &mut Vec<Skipped>,
 ) -> Result<Vec<ObjectId>, Error> {

@@ -200,6 +200,29 @@ impl GitSource {
         )
     }
 
+    /// A digest of everything that decides what [`GitSource::inventory`]
+    /// would list: the selection and every ref's target. Equal digests mean
+    /// the same history, so a state-keeping rerun can skip listing it.
+    /// `None` with `--all-objects`, where unreferenced objects count too.
+    ///
+    /// # Errors
+    /// When the refs cannot be listed.
+    pub fn history_digest(&self) -> Result<Option<String>, Error> {
+        if self.options.all_objects {
+            return Ok(None);
+        }
+        use sha2::{Digest, Sha256};
+        let repo = self.repo.to_thread_local();
+        let mut skipped = Vec::new();
+        let tips = inventory::all_ref_tips(&repo, &mut skipped)?;
+        let mut h = Sha256::new();
+        h.update(format!("{:?}\n", self.options.selection).as_bytes());
+        for tip in tips {
+            h.update(tip.as_bytes());
+        }
+        Ok(Some(hex::encode(&h.finalize()[..16])))
+    }
+
     /// Commit metadata for reports, read on demand.
     pub fn provenance(&self) -> Provenance {
         Provenance::new(self.thread_local())
