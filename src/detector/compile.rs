@@ -96,14 +96,14 @@ pub fn compile(spec: DetectorSpec, origin: &str) -> Result<Detector, LoadError> 
         })
         .collect::<Result<Vec<_>, _>>()?;
 
-    if let Some(c) = &spec.companion {
+    for c in &spec.companion {
         if c.part.trim().is_empty() || c.within == 0 {
             return Err(invalid(
                 "companion needs a part name and a non-zero `within`".into(),
             ));
         }
     }
-    if spec.context_only && (spec.companion.is_some() || spec.verify.is_some()) {
+    if spec.context_only && (!spec.companion.is_empty() || spec.verify.is_some()) {
         return Err(invalid(
             "a context_only detector is never reported, so it takes no companion and no verify"
                 .into(),
@@ -111,7 +111,7 @@ pub fn compile(spec: DetectorSpec, origin: &str) -> Result<Detector, LoadError> 
     }
     if let Some(v) = &spec.verify {
         let mut known: Vec<&str> = part_groups.iter().map(|(_, name)| &**name).collect();
-        known.extend(spec.companion.as_ref().map(|c| c.part.as_str()));
+        known.extend(spec.companion.iter().map(|c| c.part.as_str()));
         check_verify(v, &known).map_err(invalid)?;
     }
 

@@ -111,7 +111,7 @@ pub struct Detector {
     /// Secret-level exclusions.
     pub ignore_if: Vec<Regex>,
     /// Pairing with another detector's match.
-    pub companion: Option<CompanionSpec>,
+    pub companion: Vec<CompanionSpec>,
     /// Matches are never reported on their own, only attached as another
     /// detector's companion part.
     pub context_only: bool,
@@ -185,7 +185,7 @@ impl DetectorSet {
             }
         }
         for d in &detectors {
-            if let Some(c) = &d.companion {
+            for c in &d.companion {
                 if !seen.contains_key(c.detector.as_str()) || c.detector == d.id.as_str() {
                     return Err(LoadError::Invalid {
                         file: d.origin.clone(),

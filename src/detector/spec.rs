@@ -53,9 +53,11 @@ pub struct DetectorSpec {
     /// Longest match to expect, for patterns with unbounded repetition.
     #[serde(default)]
     pub max_len: Option<usize>,
-    /// Pairing with a nearby match of another detector.
-    #[serde(default)]
-    pub companion: Option<CompanionSpec>,
+    /// Pairing with nearby matches of other detectors: one
+    /// `[detector.companion]` table, or several `[[detector.companion]]`
+    /// (an Atlassian token needs its site and its account's email).
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub companion: Vec<CompanionSpec>,
     /// Whether this detector finds context rather than secrets (an Okta org
     /// domain, a Shopify shop domain): its matches are never reported on
     /// their own and exist only to be attached as another detector's
@@ -81,6 +83,23 @@ pub struct CompanionSpec {
     /// Whether the companion's own finding is dropped once it is paired.
     #[serde(default)]
     pub absorb: bool,
+}
+
+/// A table or an array of tables.
+fn one_or_many<'de, D>(d: D) -> Result<Vec<CompanionSpec>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(CompanionSpec),
+        Many(Vec<CompanionSpec>),
+    }
+    Ok(match OneOrMany::deserialize(d)? {
+        OneOrMany::One(c) => vec![c],
+        OneOrMany::Many(v) => v,
+    })
 }
 
 fn default_within() -> usize {

@@ -94,17 +94,20 @@ impl EngineBuilder {
         let companions = list
             .iter()
             .map(|d| {
-                d.companion.as_ref().and_then(|c| {
-                    detectors.index_of(&c.detector).map(|idx| Companion {
-                        detector: idx as u32,
-                        part: c.part.as_str().into(),
-                        within: c.within,
-                        absorb: c.absorb,
+                d.companion
+                    .iter()
+                    .filter_map(|c| {
+                        detectors.index_of(&c.detector).map(|idx| Companion {
+                            detector: idx as u32,
+                            part: c.part.as_str().into(),
+                            within: c.within,
+                            absorb: c.absorb,
+                        })
                     })
-                })
+                    .collect()
             })
-            .collect::<Vec<_>>();
-        let has_companions = companions.iter().any(Option::is_some);
+            .collect::<Vec<Vec<Companion>>>();
+        let has_companions = companions.iter().any(|c| !c.is_empty());
         let has_context_only = list.iter().any(|d| d.context_only);
         Engine {
             detectors,
@@ -133,7 +136,7 @@ pub struct Engine {
     prefilter: Prefilter,
     use_prefilter: bool,
     placeholders: PlaceholderFilter,
-    companions: Vec<Option<Companion>>,
+    companions: Vec<Vec<Companion>>,
     has_companions: bool,
     has_context_only: bool,
 }
@@ -427,25 +430,24 @@ impl Engine {
         let mut absorbed = vec![false; out.len()];
         let mut any = false;
         for i in 0..out.len() {
-            let Some(c) = &self.companions[out[i].detector as usize] else {
-                continue;
-            };
-            let nearest = out
-                .iter()
-                .enumerate()
-                .filter(|(_, m)| m.detector == c.detector)
-                .map(|(j, m)| (distance(&out[i].span, &m.span), j))
-                .filter(|(dist, _)| *dist <= c.within)
-                .min();
-            if let Some((_, j)) = nearest {
-                let span = out[j].secret.clone();
-                out[i].parts.push(Part {
-                    name: c.part.clone(),
-                    span,
-                });
-                if c.absorb {
-                    absorbed[j] = true;
-                    any = true;
+            for c in &self.companions[out[i].detector as usize] {
+                let nearest = out
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, m)| m.detector == c.detector)
+                    .map(|(j, m)| (distance(&out[i].span, &m.span), j))
+                    .filter(|(dist, _)| *dist <= c.within)
+                    .min();
+                if let Some((_, j)) = nearest {
+                    let span = out[j].secret.clone();
+                    out[i].parts.push(Part {
+                        name: c.part.clone(),
+                        span,
+                    });
+                    if c.absorb {
+                        absorbed[j] = true;
+                        any = true;
+                    }
                 }
             }
         }

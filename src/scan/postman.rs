@@ -498,18 +498,17 @@ impl<'e> Analyzer<'e> {
                 .or_insert_with(|| h.secret.clone());
         }
         for h in hits.iter_mut() {
-            let Some(spec) = &set.as_slice()[h.detector as usize].companion else {
-                continue;
-            };
-            let Some(other) = set.index_of(&spec.detector) else {
-                continue;
-            };
-            if h.parts.iter().any(|(n, _)| n.as_ref() == spec.part) {
-                continue;
-            }
-            if let Some(secret) = by_group.get(&(h.doc, h.group.clone(), other as u32)) {
-                h.parts
-                    .push((Arc::from(spec.part.as_str()), secret.clone()));
+            for spec in &set.as_slice()[h.detector as usize].companion {
+                let Some(other) = set.index_of(&spec.detector) else {
+                    continue;
+                };
+                if h.parts.iter().any(|(n, _)| n.as_ref() == spec.part) {
+                    continue;
+                }
+                if let Some(secret) = by_group.get(&(h.doc, h.group.clone(), other as u32)) {
+                    h.parts
+                        .push((Arc::from(spec.part.as_str()), secret.clone()));
+                }
             }
         }
     }

@@ -64,8 +64,9 @@ pub fn detector_set_hash(set: &DetectorSet) -> String {
             d.confidence,
             d.placeholder_filter,
             d.companion
-                .as_ref()
-                .map(|c| (&c.detector, &c.part, c.within, c.absorb)),
+                .iter()
+                .map(|c| (&c.detector, &c.part, c.within, c.absorb))
+                .collect::<Vec<_>>(),
             d.ignore_if.len(),
         );
         h.update(line.as_bytes());

@@ -272,7 +272,9 @@ fn pinned_client(
 }
 
 /// Parts that say where a secret works, not what it is: a detail may name them.
-const LOCATING_PARTS: &[&str] = &["host", "port", "database", "user", "shop", "domain"];
+const LOCATING_PARTS: &[&str] = &[
+    "host", "port", "database", "user", "shop", "domain", "site", "email",
+];
 
 /// The verification with the secret and its longer parts masked: whatever a
 /// provider echoed back, the detail never carries them.
