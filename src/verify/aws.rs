@@ -16,6 +16,7 @@ use aws_sigv4::{
 };
 use aws_smithy_runtime_api::client::identity::Identity;
 
+use super::http::Target;
 use crate::finding::{Finding, Verification, VerificationStatus};
 
 /// The global STS endpoint (signed for `us-east-1`).
@@ -64,25 +65,17 @@ pub fn sign_headers(
         .collect())
 }
 
-/// Calls STS `GetCallerIdentity` at `url` with the finding's secret access
+/// Calls STS `GetCallerIdentity` at `target` with the finding's secret access
 /// key and its paired access key id (part `access_key_id`).
-pub fn check(client: &reqwest::blocking::Client, url: &str, f: &Finding) -> Verification {
+pub fn check(client: &reqwest::blocking::Client, target: &Target, f: &Finding) -> Verification {
     let Some(key_id) = f.parts.get("access_key_id") else {
         return Verification {
             status: VerificationStatus::NotChecked,
             detail: Some("no access key id found near the secret key".into()),
         };
     };
-    let host = reqwest::Url::parse(url)
-        .ok()
-        .and_then(|u| {
-            let host = u.host_str()?.to_string();
-            Some(match u.port() {
-                Some(p) => format!("{host}:{p}"),
-                None => host,
-            })
-        })
-        .unwrap_or_default();
+    let url = target.url.as_str();
+    let host = target.host_key();
     let base = [("host", host.as_str()), ("content-type", FORM)];
     let signed = match sign_headers(
         "POST",

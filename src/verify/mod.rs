@@ -99,7 +99,7 @@ pub struct Planned {
 /// Where a check goes, or why it goes nowhere.
 enum Route {
     Http(http::Target),
-    Aws(String),
+    Aws(http::Target),
     Db(db::Protocol, String),
     Skip(Verification),
 }
@@ -118,7 +118,7 @@ fn route(spec: &VerifySpec, f: &Finding, opts: &VerifyOptions) -> Route {
             Err(e) => skip(VerificationStatus::NotChecked, e),
         },
         Some("aws-sts") => match http::target(STS_URL, f, id, opts) {
-            Ok(t) => Route::Aws(t.url.to_string()),
+            Ok(t) => Route::Aws(t),
             Err(e) => skip(VerificationStatus::Error, e),
         },
         Some(name @ ("postgres" | "redis")) => {
@@ -151,11 +151,7 @@ pub fn plan(findings: &[Finding], detectors: &DetectorSet, opts: &VerifyOptions)
             continue;
         };
         let host = match route(spec, f, opts) {
-            Route::Http(t) => t.host_key(),
-            Route::Aws(url) => reqwest::Url::parse(&url)
-                .ok()
-                .and_then(|u| u.host_str().map(str::to_string))
-                .unwrap_or_default(),
+            Route::Http(t) | Route::Aws(t) => t.host_key(),
             Route::Db(_, host) => host,
             Route::Skip(_) => continue,
         };
@@ -241,13 +237,9 @@ fn check(
                 },
             }
         }
-        Route::Aws(url) => {
-            let host = reqwest::Url::parse(&url)
-                .ok()
-                .and_then(|u| u.host_str().map(str::to_string))
-                .unwrap_or_default();
-            let _slot = throttle.acquire(&host);
-            aws::check(client, &url, f)
+        Route::Aws(target) => {
+            let _slot = throttle.acquire(&target.host_key());
+            aws::check(client, &target, f)
         }
         Route::Db(protocol, host) => {
             let _slot = throttle.acquire(&host);
