@@ -396,22 +396,26 @@ fn nightly_org_runs_scan_only_what_changed() {
         TOKEN,
     );
     assert_eq!(triage.code, 0, "{}", triage.stderr);
-    billing.work.write("notes.txt", "unrelated\n");
+    // The same secret pasted into a new file: the rerun finds it again in
+    // the new blob, and reports it suppressed as triaged, not failing.
+    billing.work.write(
+        "notes.txt",
+        format!("old deploy token {SECRET_C}, rotated\n"),
+    );
     billing.work.git(&["add", "-A"]);
     billing.work.git(&["commit", "-q", "-m", "touch"]);
     billing.push();
     let fourth = scan(&[]);
+    assert_eq!(fourth.code, 0, "{}", fourth.stderr);
     let c = fourth.report["findings"]
         .as_array()
         .expect("findings")
         .iter()
         .find(|f| f["fingerprint"] == fp.as_str())
-        .cloned();
-    // C's blob was scanned before, so the rerun does not list it at all; if
-    // it does (rescans), it must be suppressed as triaged.
-    if let Some(c) = c {
-        assert_eq!(c["suppressed"]["kind"], "triage", "{c}");
-    }
+        .cloned()
+        .expect("found again in the new blob");
+    assert_eq!(c["suppressed"]["kind"], "triage", "{c}");
+    assert_eq!(c["suppressed"]["justification"], "revoked: rotated", "{c}");
 
     // 5. History rewritten without the secret: the finding is resolved.
     billing.work.git(&["reset", "-q", "--hard", "HEAD~2"]);

@@ -11,7 +11,7 @@ use std::{
     time::Duration,
 };
 
-use common::{bin, serve, write, Reply};
+use common::{bin, scan_json, serve, write, Reply};
 
 const LIVE: &str = "ghp_Lv4Xk8Pq2Wz6Lr1Vt9Nb3Cy7Jd5Fs0Ga4Eu2";
 const DEAD: &str = "ghp_Dd7Wx3Ke9Lm1Rt5Vb8Nc2Hy6Jd4Fs0Ga1Eu5";
@@ -227,17 +227,7 @@ fn verify_endpoints_can_come_from_the_config_file() {
         ".leakhound.toml",
         format!("[verify]\nendpoints = {{ github-pat-classic = \"{base}\" }}\n"),
     );
-    let out = bin()
-        .args([
-            "scan",
-            dir.path().to_str().expect("utf-8"),
-            "--verify",
-            "-f",
-            "json",
-        ])
-        .output()
-        .expect("runs");
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let (_, report, _) = scan_json(&[dir.path().to_str().expect("utf-8"), "--verify"]);
     assert_eq!(report["findings"][0]["verification"]["status"], "valid");
     assert_eq!(log.lock().expect("log").len(), 1);
 }

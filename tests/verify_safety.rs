@@ -18,7 +18,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::{bin, serve, serve_parallel, write, Reply};
+use common::{bin, scan_json, serve, serve_parallel, write, Reply};
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
@@ -408,18 +408,9 @@ fn database_uris_are_tried_only_with_verify_db_and_stop_after_authentication() {
         ),
     );
     let scan = |extra: &[&str]| {
-        let out = bin()
-            .args([
-                "scan",
-                dir.path().to_str().expect("utf-8"),
-                "--verify",
-                "-f",
-                "json",
-            ])
-            .args(extra)
-            .output()
-            .expect("runs");
-        let r = report(&out);
+        let mut args = vec![dir.path().to_str().expect("utf-8"), "--verify"];
+        args.extend_from_slice(extra);
+        let (_, r, _) = scan_json(&args);
         let mut v = verification(&r, "database-postgres-uri");
         v.extend(verification(&r, "database-redis-uri"));
         v.sort();

@@ -262,15 +262,18 @@ fn execute(
             history,
             worktree: false,
         } if store.is_some() => {
-            let git = history_source(history, options)?;
             let target = RepoTarget {
                 name: repo.display().to_string(),
                 path: repo.clone(),
             };
-            // A repository that does not open is an error here, as without --state.
-            git.build(repo)?;
+            let git = history_source(history, options)?;
             let (outcome, summary, found) =
                 scan_repos(&engine, &[target], &git, options.threads, store.as_mut())?;
+            // One repository that does not open is an error, as without --state.
+            if summary.repos_failed > 0 {
+                let reason = outcome.stats.skipped.first().map(|s| s.reason.as_str());
+                anyhow::bail!("{}", reason.unwrap_or("the repository cannot be scanned"));
+            }
             standings = found;
             run_summary = Some(summary);
             outcome
